@@ -1,0 +1,5 @@
+use proc_macro::TokenStream;
+#[proc_macro]
+pub fn noop(_i: TokenStream) -> TokenStream {
+    TokenStream::new()
+}

@@ -1,0 +1,423 @@
+//! The bearer-first HTTP layer: every request to the MCP endpoint passes here before rmcp
+//! sees it.
+//!
+//! Order: credentials syntax → verification → expiry → baseline scopes → session binding →
+//! (per-operation requirement) → inner service. A request refused at any step gets its exact
+//! wire answer from [`crate::challenge`]; its body is never read.
+
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::SystemTime,
+};
+
+use axum::body::Body;
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, Method, Request, Response, header};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{
+    AccessToken, ProtectedResource, TokenVerifier, VerifyError,
+    challenge::{Challenger, Rejection},
+    operation::{OperationGuard, Verdict},
+    session::{SessionBindings, SessionCheck},
+    verify::SharedVerifier,
+};
+
+/// The default cap on the `Authorization` header, in bytes.
+pub const DEFAULT_MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// A tower [`Layer`] that authenticates every request with a bearer token.
+///
+/// Use it alone around any rmcp `StreamableHttpService` (or any HTTP service), or let
+/// [`AuthServer`](crate::AuthServer) install it for you.
+///
+/// ```
+/// use mcp_auth_runtime::{AccessToken, AuthLayer, ProtectedResource, StaticTokens};
+///
+/// let resource = ProtectedResource::builder("http://127.0.0.1:8000/mcp")
+///     .authorization_server("https://idp.example.com")
+///     .build()
+///     .unwrap();
+/// let keys = StaticTokens::new().with_token("k", AccessToken::builder("").subject("me"));
+/// let layer = AuthLayer::new(keys, &resource).required_scopes(["mcp"]);
+/// // router.nest_service("/mcp", tower::Layer::layer(&layer, rmcp_service));
+/// # let _ = layer;
+/// ```
+#[derive(Clone)]
+pub struct AuthLayer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    verifier: SharedVerifier,
+    challenger: Challenger,
+    baseline: Vec<String>,
+    max_authorization_bytes: usize,
+    sessions: Option<SessionBindings>,
+    guard: Option<Arc<dyn OperationGuard>>,
+}
+
+impl std::fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("baseline_scopes", &self.shared.baseline)
+            .field("session_binding", &self.shared.sessions.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayer {
+    /// A layer for `resource`, verifying tokens with `verifier`.
+    pub fn new(verifier: impl TokenVerifier, resource: &ProtectedResource) -> Self {
+        Self::from_shared_verifier(Arc::new(verifier), resource)
+    }
+
+    pub(crate) fn from_shared_verifier(
+        verifier: SharedVerifier,
+        resource: &ProtectedResource,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                verifier,
+                challenger: Challenger::new(resource.metadata_url(), &[]),
+                baseline: Vec::new(),
+                max_authorization_bytes: DEFAULT_MAX_AUTHORIZATION_BYTES,
+                sessions: None,
+                guard: None,
+            }),
+        }
+    }
+
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::get_mut(&mut self.shared).expect("AuthLayer is configured before it is cloned")
+    }
+
+    /// Scopes every request needs (named in the no-token challenge and checked on every
+    /// request; a shortfall is a 403 `insufficient_scope`).
+    ///
+    /// # Panics
+    /// If called on a clone of a layer already in use.
+    pub fn required_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let s = self.shared_mut();
+        s.baseline = scopes.into_iter().map(Into::into).collect();
+        s.baseline.sort();
+        s.baseline.dedup();
+        let metadata_url = s.challenger.metadata_url().to_owned();
+        s.challenger = Challenger::new(&metadata_url, &s.baseline);
+        self
+    }
+
+    /// The largest `Authorization` header accepted (default 8 KiB); longer → 431.
+    pub fn max_authorization_bytes(mut self, bytes: usize) -> Self {
+        self.shared_mut().max_authorization_bytes = bytes;
+        self
+    }
+
+    /// Bind legacy `Mcp-Session-Id`s to the principal that created them, keeping at most
+    /// `capacity` bindings. Needed when rmcp's legacy session mode is on.
+    pub fn bind_sessions(mut self, capacity: usize) -> Self {
+        self.shared_mut().sessions = Some(SessionBindings::new(capacity));
+        self
+    }
+
+    /// Check each operation's own requirement before dispatch.
+    pub fn operation_guard(mut self, guard: Arc<dyn OperationGuard>) -> Self {
+        self.shared_mut().guard = Some(guard);
+        self
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service produced by [`AuthLayer`].
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, ResB> Service<Request<B>> for AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+    ResB: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResB::Error: Into<axum::BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        Box::pin(handle(shared, inner, req.map(Body::new)))
+    }
+}
+
+async fn handle<S, ResB>(
+    shared: Arc<Shared>,
+    mut inner: S,
+    mut req: Request<Body>,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<ResB>>,
+    ResB: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResB::Error: Into<axum::BoxError>,
+{
+    let token = match authenticate(&shared, req.uri(), req.headers()).await {
+        Ok(token) => token,
+        Err(rejection) => return Ok(reject(&shared, &rejection)),
+    };
+
+    let session = if let Some(bindings) = &shared.sessions {
+        match session_id(req.headers()) {
+            Some(Ok(id)) => {
+                if bindings.check(id, token.principal()) == SessionCheck::Refuse {
+                    return Ok(reject(&shared, &Rejection::SessionNotFound));
+                }
+                Some(id.to_owned())
+            }
+            Some(Err(())) => {
+                return Ok(reject(
+                    &shared,
+                    &Rejection::InvalidRequest("malformed Mcp-Session-Id header"),
+                ));
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+
+    if let Some(guard) = &shared.guard {
+        match guard.check(&token, req).await {
+            Verdict::Allow(r) => req = r,
+            Verdict::Deny(rejection) => return Ok(reject(&shared, &rejection)),
+            Verdict::Respond(response) => return Ok(response),
+        }
+    }
+
+    let is_delete = req.method() == Method::DELETE;
+    let principal = shared
+        .sessions
+        .is_some()
+        .then(|| token.principal().to_owned());
+    req.extensions_mut().insert(token);
+    let res = inner.call(req).await?;
+
+    if let (Some(bindings), Some(principal)) = (&shared.sessions, principal) {
+        match &session {
+            Some(id) if is_delete && res.status().is_success() => bindings.unbind(id),
+            Some(_) => {}
+            None => {
+                if let Some(Ok(new_id)) = session_id(res.headers()) {
+                    bindings.bind(new_id, &principal);
+                }
+            }
+        }
+    }
+    Ok(res.map(Body::new))
+}
+
+fn reject(shared: &Shared, rejection: &Rejection) -> Response<Body> {
+    tracing::debug!(target: "mcp_auth::layer", ?rejection, "request refused");
+    shared.challenger.respond(rejection)
+}
+
+fn session_id(headers: &HeaderMap) -> Option<Result<&str, ()>> {
+    let mut all = headers.get_all(SESSION_HEADER).iter();
+    let first = all.next()?;
+    if all.next().is_some() {
+        return Some(Err(()));
+    }
+    Some(first.to_str().map_err(|_| ()))
+}
+
+/// Credentials → verified, unexpired token holding the baseline scopes.
+async fn authenticate(
+    shared: &Shared,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+) -> Result<AccessToken, Rejection> {
+    if let Some(query) = uri.query() {
+        if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token") {
+            return Err(Rejection::InvalidRequest(
+                "access tokens are not accepted in the query string; use the Authorization header",
+            ));
+        }
+    }
+    let raw = bearer_token(headers, shared.max_authorization_bytes)?;
+    let token = match shared.verifier.verify_dyn(raw).await {
+        Ok(token) => token,
+        Err(e) => return Err(verify_rejection(&e)),
+    };
+    if token.is_expired_at(SystemTime::now()) {
+        return Err(Rejection::InvalidToken("the access token has expired"));
+    }
+    let missing: Vec<&String> = shared
+        .baseline
+        .iter()
+        .filter(|s| !token.has_scope(s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Rejection::InsufficientScope {
+            scopes: shared.baseline.clone(),
+            description: "the access token lacks the scopes this server requires".into(),
+        });
+    }
+    Ok(token)
+}
+
+fn verify_rejection(e: &VerifyError) -> Rejection {
+    match e {
+        VerifyError::Invalid(reason) => {
+            tracing::debug!(target: "mcp_auth::layer", %reason, "token rejected by verifier");
+            Rejection::InvalidToken("the access token is invalid")
+        }
+        VerifyError::Expired => Rejection::InvalidToken("the access token has expired"),
+        VerifyError::WrongAudience => {
+            Rejection::InvalidToken("the access token was not issued for this resource")
+        }
+        VerifyError::Unavailable {
+            reason,
+            retry_after,
+        } => {
+            tracing::warn!(target: "mcp_auth::layer", %reason, "token verification unavailable");
+            Rejection::Unavailable {
+                retry_after: *retry_after,
+            }
+        }
+    }
+}
+
+/// Parse `Authorization: Bearer <token>` strictly: exactly one header, within the size cap,
+/// visible ASCII, scheme `Bearer` in any case, a non-empty RFC 6750 `b64token`.
+pub fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, Rejection> {
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = all.next() else {
+        return Err(Rejection::MissingToken {
+            other_scheme: false,
+        });
+    };
+    if all.next().is_some() {
+        return Err(Rejection::InvalidRequest(
+            "send exactly one Authorization header",
+        ));
+    }
+    if value.len() > max_bytes {
+        return Err(Rejection::HeaderTooLarge);
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| Rejection::InvalidRequest("the Authorization header is not visible ASCII"))?;
+    let (scheme, rest) = match value.split_once(' ') {
+        Some((scheme, rest)) => (scheme, rest),
+        None => (value, ""),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Rejection::MissingToken { other_scheme: true });
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() {
+        return Err(Rejection::InvalidRequest("the bearer token is empty"));
+    }
+    if !is_b64token(token) {
+        return Err(Rejection::InvalidToken("the access token is malformed"));
+    }
+    Ok(token)
+}
+
+/// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(t: &str) -> bool {
+    let body = t.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn parses_bearer_strictly() {
+        assert_eq!(
+            bearer_token(&headers(&[b"Bearer abc.def"]), 8192),
+            Ok("abc.def")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[b"bEaReR  abc=="]), 8192),
+            Ok("abc==")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[]), 8192),
+            Err(Rejection::MissingToken {
+                other_scheme: false
+            })
+        );
+        assert_eq!(
+            bearer_token(&headers(&[b"Basic dXNlcjpwYXNz"]), 8192),
+            Err(Rejection::MissingToken { other_scheme: true })
+        );
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer a", b"Bearer b"]), 8192),
+            Err(Rejection::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer "]), 8192),
+            Err(Rejection::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer a b"]), 8192),
+            Err(Rejection::InvalidToken(_))
+        ));
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer \xff\xfe"]), 8192),
+            Err(Rejection::InvalidRequest(_))
+        ));
+        assert_eq!(
+            bearer_token(&headers(&[b"Bearer aaaaaaaaaa"]), 8),
+            Err(Rejection::HeaderTooLarge)
+        );
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer ===="]), 8192),
+            Err(Rejection::InvalidToken(_))
+        ));
+    }
+}

@@ -1,0 +1,32 @@
+//! Runtime of [mcp-auth](https://docs.rs/mcp-auth): token verification, the bearer-first HTTP
+//! layer, the policy, and the auth-aware MCP server builder on rmcp.
+//!
+//! Most applications use the `mcp-auth` facade crate and its macros; this crate holds what
+//! they expand to.
+#![warn(missing_docs)]
+
+pub mod challenge;
+mod context;
+mod error;
+pub mod layer;
+pub mod operation;
+pub mod policy;
+mod resource;
+mod server;
+mod session;
+mod token;
+pub mod verify;
+
+pub use challenge::Rejection;
+pub use context::{
+    Unauthenticated, current_token, require_auth, token_from_context, token_from_extensions,
+    with_token,
+};
+pub use error::{BuildError, ServeError};
+pub use layer::{AuthLayer, AuthService};
+pub use resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PRM};
+pub use server::{
+    AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY, serve_router,
+};
+pub use token::{AccessToken, AccessTokenBuilder};
+pub use verify::{StaticTokens, StaticTokensError, TokenVerifier, VerifyError};

@@ -1,0 +1,109 @@
+//! Token verification: the [`TokenVerifier`] trait and its implementations.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use crate::AccessToken;
+
+mod static_tokens;
+
+pub use static_tokens::{StaticTokens, StaticTokensError};
+
+/// Why a token was not accepted.
+///
+/// The HTTP layer maps each variant to the wire: the first three become
+/// `401 invalid_token`, [`VerifyError::Unavailable`] becomes `503` with `Retry-After`.
+/// Descriptions are shown to the client, so they must never contain the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token is unknown, malformed, or its signature does not verify.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// The token was valid once but is past its expiry.
+    #[error("token expired")]
+    Expired,
+    /// The token was issued for another resource (RFC 8707 audience).
+    #[error("token audience does not include this resource")]
+    WrongAudience,
+    /// The verifier could not decide because its backend (IdP, JWKS, introspection
+    /// endpoint) is unreachable. The request fails closed with 503.
+    #[error("token verification unavailable: {reason}")]
+    Unavailable {
+        /// What went wrong, for logs (never the token).
+        reason: String,
+        /// When the client may retry.
+        retry_after: Duration,
+    },
+}
+
+impl VerifyError {
+    /// An [`VerifyError::Invalid`] with a description.
+    pub fn invalid(description: impl Into<String>) -> Self {
+        Self::Invalid(description.into())
+    }
+
+    /// An [`VerifyError::Unavailable`] asking clients to retry after `retry_after`.
+    pub fn unavailable(reason: impl Into<String>, retry_after: Duration) -> Self {
+        Self::Unavailable {
+            reason: reason.into(),
+            retry_after,
+        }
+    }
+}
+
+/// Turns a bearer string into an [`AccessToken`], or says why not.
+///
+/// Implement it for your own token format; the crate ships [`StaticTokens`] (API keys).
+/// A verifier must not log the token and must fail closed: when in doubt, return an error.
+///
+/// ```
+/// use mcp_auth_runtime::{AccessToken, TokenVerifier, VerifyError};
+///
+/// struct OnlyAlice;
+///
+/// impl TokenVerifier for OnlyAlice {
+///     async fn verify(&self, token: &str) -> Result<AccessToken, VerifyError> {
+///         if token == "alice-token" {
+///             Ok(AccessToken::builder(token).subject("alice").scopes(["mcp"]).build())
+///         } else {
+///             Err(VerifyError::invalid("unknown token"))
+///         }
+///     }
+/// }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert!(OnlyAlice.verify("alice-token").await.is_ok());
+/// assert!(OnlyAlice.verify("mallory").await.is_err());
+/// # });
+/// ```
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// Verify `token` (the part after `Bearer `).
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send;
+}
+
+/// Object-safe form of [`TokenVerifier`], implemented for every verifier. The layer stores
+/// an `Arc<dyn DynVerifier>`.
+#[doc(hidden)]
+pub trait DynVerifier: Send + Sync + 'static {
+    fn verify_dyn<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<AccessToken, VerifyError>> + Send + 'a>>;
+}
+
+impl<T: TokenVerifier> DynVerifier for T {
+    fn verify_dyn<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<AccessToken, VerifyError>> + Send + 'a>> {
+        Box::pin(self.verify(token))
+    }
+}
+
+impl<T: TokenVerifier> TokenVerifier for Arc<T> {
+    fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
+        (**self).verify(token)
+    }
+}
+
+/// A shared, type-erased verifier.
+pub(crate) type SharedVerifier = Arc<dyn DynVerifier>;
