@@ -51,6 +51,9 @@ impl Notes {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Notes {}
 
+/// No per-tool declarations yet: every tool is open to any authenticated caller.
+impl mcp_auth::Protected for Notes {}
+
 fn dev_token(role: &str) -> String {
     let mut bytes = [0u8; 18];
     getrandom::fill(&mut bytes).expect("OS randomness");

@@ -23,8 +23,9 @@
 //!     }
 //! }
 //!
-//! #[tool_handler]
+//! #[tool_handler(router = self.tool_router)]
 //! impl ServerHandler for Hello {}
+//! impl mcp_auth::Protected for Hello {}
 //!
 //! # async fn run() -> Result<(), mcp_auth::ServeError> {
 //! AuthServer::new(Hello { tool_router: Hello::tool_router() })
@@ -45,8 +46,8 @@ pub use rmcp;
 /// The names most servers need, in one import.
 pub mod prelude {
     pub use mcp_auth_runtime::{
-        AccessToken, AuthLayer, AuthServer, ProtectedResource, StaticTokens, TokenVerifier,
-        VerifyError, current_token, require_auth,
+        AccessToken, AuthLayer, AuthServer, Protected, ProtectedResource, StaticTokens,
+        TokenVerifier, VerifyError, current_token, require_auth,
     };
     pub use rmcp::ServerHandler;
 }

@@ -21,6 +21,8 @@ pub enum Rejection {
     InvalidRequest(&'static str),
     /// The `Authorization` header is longer than the limit: 431.
     HeaderTooLarge,
+    /// The body is longer than the limit: 413.
+    PayloadTooLarge,
     /// The token was presented and rejected: 401 `invalid_token`.
     InvalidToken(&'static str),
     /// The token lacks scopes: 403 `insufficient_scope` naming all the scopes needed.
@@ -132,6 +134,12 @@ impl Challenger {
                     None,
                     "invalid_request",
                     "the Authorization header is too large".into(),
+                ),
+                Rejection::PayloadTooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    None,
+                    "invalid_request",
+                    "the request body is too large".into(),
                 ),
                 Rejection::InvalidToken(d) => (
                     StatusCode::UNAUTHORIZED,

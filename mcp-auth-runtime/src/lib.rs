@@ -5,9 +5,13 @@
 //! they expand to.
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod challenge;
 mod context;
 mod error;
+mod guard;
 pub mod layer;
 pub mod operation;
 pub mod policy;
@@ -23,7 +27,9 @@ pub use context::{
     with_token,
 };
 pub use error::{BuildError, ServeError};
+pub use guard::PolicyGuard;
 pub use layer::{AuthLayer, AuthService};
+pub use policy::Protected;
 pub use resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PRM};
 pub use server::{
     AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY, serve_router,

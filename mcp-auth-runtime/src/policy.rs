@@ -1,4 +1,22 @@
-//! Policy: scope tokens and the decision whether a token satisfies a requirement.
+//! Policy: what each tool, prompt and resource requires, the scope and role hierarchies, and
+//! the decision whether a caller satisfies a requirement.
+//!
+//! The `#[mcp_auth::server]` macro writes a [`PolicyTable`] as a `static` at compile time;
+//! [`Policy::compile`] turns it once into bit masks, so that a request costs one expansion of
+//! the caller's scopes and roles ([`Policy::grants`]) and each decision after that is a few
+//! word-wise AND operations, without allocating.
+//!
+//! Semantics:
+//! - several scopes listed = **all** of them; several roles listed = **any** of them; both =
+//!   both;
+//! - a granted scope or role satisfies everything it implies (transitively);
+//! - an item with neither is open to any authenticated caller, unless the table says
+//!   [`Undeclared::Deny`];
+//! - without an identity only open items are allowed.
+
+use std::collections::HashMap;
+
+use crate::AccessToken;
 
 /// Whether `s` is an RFC 6749 `scope-token`: one or more of `%x21 / %x23-5B / %x5D-7E`.
 ///
@@ -23,4 +41,650 @@ pub const fn is_scope_token(s: &str) -> bool {
         i += 1;
     }
     true
+}
+
+/// What one item requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Requirement {
+    /// All of these scopes.
+    pub scopes: &'static [&'static str],
+    /// Any of these roles.
+    pub roles: &'static [&'static str],
+}
+
+impl Requirement {
+    /// Open to any authenticated caller.
+    pub const NONE: Self = Self {
+        scopes: &[],
+        roles: &[],
+    };
+
+    /// Whether the requirement asks for nothing.
+    pub const fn is_open(&self) -> bool {
+        self.scopes.is_empty() && self.roles.is_empty()
+    }
+}
+
+/// The kind of an MCP item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// A tool (`tools/call`).
+    Tool,
+    /// A prompt (`prompts/get`).
+    Prompt,
+    /// A resource with a fixed URI, or a URI matched by a template (`resources/read`).
+    Resource,
+    /// A resource template, looked up by its template string (for
+    /// `resources/templates/list`).
+    Template,
+}
+
+/// One declared item.
+#[derive(Debug, Clone, Copy)]
+pub struct Item {
+    /// Tool or prompt name, resource URI or URI template.
+    pub name: &'static str,
+    /// What it requires.
+    pub requirement: Requirement,
+}
+
+/// What to do with items that declare neither scopes nor roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Undeclared {
+    /// Open to any authenticated caller (default).
+    #[default]
+    Open,
+    /// Refused, as if they did not exist.
+    Deny,
+}
+
+/// A hierarchy: each name with every name it implies, transitively, itself excluded.
+pub type HierarchyTable = &'static [(&'static str, &'static [&'static str])];
+
+/// Everything the macros know about a server's permissions, written at compile time.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyTable {
+    /// Tools by name.
+    pub tools: &'static [Item],
+    /// Prompts by name.
+    pub prompts: &'static [Item],
+    /// Resources by exact URI.
+    pub resources: &'static [Item],
+    /// Resource templates (RFC 6570 level 1-2: `{var}`, `{+var}`).
+    pub templates: &'static [Item],
+    /// The scope hierarchy.
+    pub scopes: HierarchyTable,
+    /// The role hierarchy.
+    pub roles: HierarchyTable,
+    /// Items without a requirement.
+    pub undeclared: Undeclared,
+}
+
+impl PolicyTable {
+    /// No items, no hierarchy: every item open to authenticated callers.
+    pub const OPEN: Self = Self {
+        tools: &[],
+        prompts: &[],
+        resources: &[],
+        templates: &[],
+        scopes: &[],
+        roles: &[],
+        undeclared: Undeclared::Open,
+    };
+}
+
+/// Implemented by server types that carry a policy (the `#[mcp_auth::server]` macro writes
+/// it). A hand-written rmcp handler opts in with an empty impl, which means "every item is
+/// open to any authenticated caller":
+///
+/// ```
+/// struct MyHandler;
+/// impl mcp_auth_runtime::policy::Protected for MyHandler {}
+/// assert!(<MyHandler as mcp_auth_runtime::policy::Protected>::policy().is_open());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no mcp-auth policy",
+    label = "this handler declares no permissions",
+    note = "annotate its impl block with `#[mcp_auth::server(..)]`, or add `impl mcp_auth::Protected for {Self} {{}}` to open every item to any authenticated caller"
+)]
+pub trait Protected {
+    /// The compiled policy of this server.
+    fn policy() -> &'static Policy
+    where
+        Self: Sized,
+    {
+        Policy::open()
+    }
+}
+
+/// A bit set over the indexes of a name table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Bits(Box<[u64]>);
+
+impl Bits {
+    fn zeros(len: usize) -> Self {
+        Self(vec![0; len.div_ceil(64)].into_boxed_slice())
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn or(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= *b;
+        }
+    }
+    /// Every bit of `self` is in `have`.
+    fn subset_of(&self, have: &Bits) -> bool {
+        self.0.iter().zip(have.0.iter()).all(|(n, h)| n & !h == 0)
+    }
+    fn intersects(&self, have: &Bits) -> bool {
+        self.0.iter().zip(have.0.iter()).any(|(n, h)| n & h != 0)
+    }
+}
+
+/// Names → indexes, with each index's closure under the hierarchy.
+#[derive(Debug, Default)]
+struct Lattice {
+    index: HashMap<&'static str, usize>,
+    closure: Vec<Bits>,
+}
+
+impl Lattice {
+    fn build(hierarchy: HierarchyTable, mentioned: impl Iterator<Item = &'static str>) -> Self {
+        let mut names: Vec<&'static str> = Vec::new();
+        let mut index = HashMap::new();
+        let mut add = |n: &'static str, names: &mut Vec<&'static str>| {
+            index.entry(n).or_insert_with(|| {
+                names.push(n);
+                names.len() - 1
+            });
+        };
+        for (n, implied) in hierarchy {
+            add(n, &mut names);
+            for i in *implied {
+                add(i, &mut names);
+            }
+        }
+        for n in mentioned {
+            add(n, &mut names);
+        }
+        let len = names.len();
+        let mut closure: Vec<Bits> = (0..len)
+            .map(|i| {
+                let mut b = Bits::zeros(len);
+                b.set(i);
+                b
+            })
+            .collect();
+        for (n, implied) in hierarchy {
+            let i = index[n];
+            for m in *implied {
+                let j = index[m];
+                closure[i].set(j);
+            }
+        }
+        // The macros emit closed hierarchies; close again so a hand-written table is safe too.
+        loop {
+            let mut changed = false;
+            for i in 0..len {
+                let mut next = closure[i].clone();
+                for j in 0..len {
+                    if i != j && closure[i].0[j / 64] & (1 << (j % 64)) != 0 {
+                        next.or(&closure[j]);
+                    }
+                }
+                if next != closure[i] {
+                    closure[i] = next;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Self { index, closure }
+    }
+
+    fn len(&self) -> usize {
+        self.closure.len()
+    }
+
+    fn mask(&self, names: &[&'static str]) -> Bits {
+        let mut b = Bits::zeros(self.len());
+        for n in names {
+            b.set(self.index[n]);
+        }
+        b
+    }
+
+    fn expand<'a>(&self, held: impl Iterator<Item = &'a str>) -> Bits {
+        let mut b = Bits::zeros(self.len());
+        for h in held {
+            if let Some(&i) = self.index.get(h) {
+                b.or(&self.closure[i]);
+            }
+        }
+        b
+    }
+}
+
+#[derive(Debug)]
+struct Compiled {
+    template: &'static str,
+    requirement: Requirement,
+    scopes: Bits,
+    roles: Bits,
+    /// The step-up challenge: the declared scopes, space-separated.
+    challenge: Box<str>,
+}
+
+/// A compiled [`PolicyTable`].
+#[derive(Debug)]
+pub struct Policy {
+    table: PolicyTable,
+    scopes: Lattice,
+    roles: Lattice,
+    tools: HashMap<&'static str, Compiled>,
+    prompts: HashMap<&'static str, Compiled>,
+    resources: HashMap<&'static str, Compiled>,
+    templates: Vec<(UriTemplate, Compiled)>,
+}
+
+/// The caller's scopes and roles expanded by the hierarchies, computed once per request.
+#[derive(Debug, Clone)]
+pub struct Grants {
+    scopes: Bits,
+    roles: Bits,
+}
+
+/// The outcome of [`Policy::decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision<'p> {
+    /// The caller may use the item.
+    Allow,
+    /// Scopes are missing: answer with a step-up naming `scopes` (the item's declared
+    /// scopes, space-separated; never implied ones).
+    MissingScopes {
+        /// The challenge's `scope` value.
+        scopes: &'p str,
+    },
+    /// The item is hidden from this caller (a role shortfall, no identity, or an undeclared
+    /// item under [`Undeclared::Deny`]): answer exactly as for an unknown item.
+    Hidden,
+}
+
+impl Policy {
+    /// Compile a table. Done once per server (the macros keep it in a `static`).
+    pub fn compile(table: PolicyTable) -> Self {
+        let all = || {
+            table
+                .tools
+                .iter()
+                .chain(table.prompts)
+                .chain(table.resources)
+                .chain(table.templates)
+        };
+        let scopes = Lattice::build(
+            table.scopes,
+            all().flat_map(|i| i.requirement.scopes.iter().copied()),
+        );
+        let roles = Lattice::build(
+            table.roles,
+            all().flat_map(|i| i.requirement.roles.iter().copied()),
+        );
+        let compile = |item: &Item| Compiled {
+            template: item.name,
+            requirement: item.requirement,
+            scopes: scopes.mask(item.requirement.scopes),
+            roles: roles.mask(item.requirement.roles),
+            challenge: item.requirement.scopes.join(" ").into_boxed_str(),
+        };
+        let map = |items: &'static [Item]| -> HashMap<&'static str, Compiled> {
+            items.iter().map(|i| (i.name, compile(i))).collect()
+        };
+        Self {
+            tools: map(table.tools),
+            prompts: map(table.prompts),
+            resources: map(table.resources),
+            templates: table
+                .templates
+                .iter()
+                .map(|i| (UriTemplate::parse(i.name), compile(i)))
+                .collect(),
+            scopes,
+            roles,
+            table,
+        }
+    }
+
+    /// The policy of a server without declarations: every item open to authenticated callers.
+    pub fn open() -> &'static Policy {
+        static OPEN: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        OPEN.get_or_init(|| Policy::compile(PolicyTable::OPEN))
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_open(&self) -> bool {
+        self.tools.is_empty()
+            && self.prompts.is_empty()
+            && self.resources.is_empty()
+            && self.templates.is_empty()
+            && self.table.undeclared == Undeclared::Open
+    }
+
+    /// The table this policy was compiled from.
+    pub fn table(&self) -> &PolicyTable {
+        &self.table
+    }
+
+    /// Every scope the declarations mention (hierarchy and requirements), for
+    /// `scopes_supported`.
+    pub fn declared_scopes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.scopes.index.keys().copied()
+    }
+
+    /// Expand a token's scopes and roles under the hierarchies.
+    pub fn grants(&self, token: &AccessToken) -> Grants {
+        Grants {
+            scopes: self
+                .scopes
+                .expand(token.scopes().iter().map(String::as_str)),
+            roles: self.roles.expand(token.roles().iter().map(String::as_str)),
+        }
+    }
+
+    fn find(&self, kind: ItemKind, name: &str) -> Option<&Compiled> {
+        match kind {
+            ItemKind::Tool => self.tools.get(name),
+            ItemKind::Prompt => self.prompts.get(name),
+            ItemKind::Resource => self.resources.get(name).or_else(|| {
+                self.templates
+                    .iter()
+                    .find(|(t, _)| t.matches(name))
+                    .map(|(_, c)| c)
+            }),
+            ItemKind::Template => self
+                .templates
+                .iter()
+                .find(|(_, c)| c.template == name)
+                .map(|(_, c)| c),
+        }
+    }
+
+    /// The requirement of an item, if declared.
+    pub fn requirement(&self, kind: ItemKind, name: &str) -> Option<Requirement> {
+        self.find(kind, name).map(|c| c.requirement)
+    }
+
+    /// Decide whether `grants` (or no identity at all) may use an item. Allocation-free.
+    pub fn decide(&self, grants: Option<&Grants>, kind: ItemKind, name: &str) -> Decision<'_> {
+        let compiled = self.find(kind, name);
+        let open = compiled.is_none_or(|c| c.requirement.is_open());
+        if open {
+            return match self.table.undeclared {
+                Undeclared::Open => Decision::Allow,
+                Undeclared::Deny => Decision::Hidden,
+            };
+        }
+        let (Some(c), Some(g)) = (compiled, grants) else {
+            return Decision::Hidden;
+        };
+        if !c.requirement.roles.is_empty() && !c.roles.intersects(&g.roles) {
+            return Decision::Hidden;
+        }
+        if !c.scopes.subset_of(&g.scopes) {
+            return Decision::MissingScopes {
+                scopes: &c.challenge,
+            };
+        }
+        Decision::Allow
+    }
+}
+
+/// A URI template of RFC 6570 levels 1 and 2 as resources use them: literal text with
+/// `{var}` (one or more characters other than `/`, `?`, `#`) and `{+var}` (any characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UriTemplate {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Var { name: String, reserved: bool },
+}
+
+impl UriTemplate {
+    /// Parse a template. Text outside braces is literal; an unclosed brace is literal too
+    /// (the macros reject such templates at compile time).
+    pub fn parse(template: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_owned()));
+            }
+            let inner = &rest[open + 1..open + close];
+            let (reserved, name) = match inner.strip_prefix('+') {
+                Some(n) => (true, n),
+                None => (false, inner),
+            };
+            parts.push(Part::Var {
+                name: name.to_owned(),
+                reserved,
+            });
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Self { parts }
+    }
+
+    /// The variable names, in order.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var { name, .. } => Some(name.as_str()),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// Whether `uri` matches.
+    pub fn matches(&self, uri: &str) -> bool {
+        self.capture(uri).is_some()
+    }
+
+    /// Match `uri` and return each variable's value, in order.
+    ///
+    /// ```
+    /// use mcp_auth_runtime::policy::UriTemplate;
+    /// let t = UriTemplate::parse("notes://{id}/rev/{rev}");
+    /// assert_eq!(t.capture("notes://42/rev/7").unwrap(), vec![("id", "42"), ("rev", "7")]);
+    /// assert!(t.capture("notes://42/rev/").is_none());
+    /// assert!(t.capture("notes://a/b/rev/7").is_none());
+    /// ```
+    pub fn capture<'u>(&self, uri: &'u str) -> Option<Vec<(&str, &'u str)>> {
+        let mut out = Vec::new();
+        if self.capture_from(0, uri, &mut out) {
+            Some(out)
+        } else {
+            None
+        }
+    }
+
+    fn capture_from<'u, 's>(
+        &'s self,
+        part: usize,
+        uri: &'u str,
+        out: &mut Vec<(&'s str, &'u str)>,
+    ) -> bool {
+        let Some(p) = self.parts.get(part) else {
+            return uri.is_empty();
+        };
+        match p {
+            Part::Literal(l) => match uri.strip_prefix(l.as_str()) {
+                Some(rest) => self.capture_from(part + 1, rest, out),
+                None => false,
+            },
+            Part::Var { name, reserved } => {
+                let limit = if *reserved {
+                    uri.len()
+                } else {
+                    uri.find(['/', '?', '#']).unwrap_or(uri.len())
+                };
+                // Longest match first, backtracking for the literal that follows.
+                let mut end = limit;
+                while end >= 1 {
+                    if uri.is_char_boundary(end) {
+                        out.push((name.as_str(), &uri[..end]));
+                        if self.capture_from(part + 1, &uri[end..], out) {
+                            return true;
+                        }
+                        out.pop();
+                    }
+                    end -= 1;
+                }
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TABLE: PolicyTable = PolicyTable {
+        tools: &[
+            Item {
+                name: "read",
+                requirement: Requirement {
+                    scopes: &["notes:read"],
+                    roles: &[],
+                },
+            },
+            Item {
+                name: "delete",
+                requirement: Requirement {
+                    scopes: &["notes:write", "audit"],
+                    roles: &["editor"],
+                },
+            },
+            Item {
+                name: "open",
+                requirement: Requirement::NONE,
+            },
+        ],
+        prompts: &[],
+        resources: &[],
+        templates: &[Item {
+            name: "notes://{id}",
+            requirement: Requirement {
+                scopes: &["notes:read"],
+                roles: &[],
+            },
+        }],
+        scopes: &[
+            ("notes:admin", &["notes:write", "notes:read"]),
+            ("notes:write", &["notes:read"]),
+            ("notes:read", &[]),
+        ],
+        roles: &[
+            ("admin", &["editor", "viewer"]),
+            ("editor", &["viewer"]),
+            ("viewer", &[]),
+        ],
+        undeclared: Undeclared::Open,
+    };
+
+    fn token(scopes: &[&str], roles: &[&str]) -> AccessToken {
+        AccessToken::builder("t")
+            .scopes(scopes.iter().copied())
+            .roles(roles.iter().copied())
+            .build()
+    }
+
+    #[test]
+    fn hierarchy_and_semantics() {
+        let p = Policy::compile(TABLE);
+        let g = p.grants(&token(&["notes:admin"], &[]));
+        assert_eq!(p.decide(Some(&g), ItemKind::Tool, "read"), Decision::Allow);
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "delete"),
+            Decision::Hidden
+        );
+        let g = p.grants(&token(&["notes:admin"], &["admin"]));
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "delete"),
+            Decision::MissingScopes {
+                scopes: "notes:write audit"
+            }
+        );
+        let g = p.grants(&token(&["notes:admin", "audit"], &["admin"]));
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "delete"),
+            Decision::Allow
+        );
+        let g = p.grants(&token(&["notes:read"], &["viewer"]));
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "delete"),
+            Decision::Hidden
+        );
+        assert_eq!(p.decide(Some(&g), ItemKind::Tool, "open"), Decision::Allow);
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "unlisted"),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Resource, "notes://7"),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Template, "notes://{id}"),
+            Decision::Allow
+        );
+        assert_eq!(p.decide(None, ItemKind::Tool, "read"), Decision::Hidden);
+        assert_eq!(p.decide(None, ItemKind::Tool, "open"), Decision::Allow);
+        let none = p.grants(&token(&[], &[]));
+        assert_eq!(
+            p.decide(Some(&none), ItemKind::Resource, "notes://7"),
+            Decision::MissingScopes {
+                scopes: "notes:read"
+            }
+        );
+    }
+
+    #[test]
+    fn undeclared_deny() {
+        let p = Policy::compile(PolicyTable {
+            undeclared: Undeclared::Deny,
+            ..TABLE
+        });
+        let g = p.grants(&token(&["notes:admin"], &["admin"]));
+        assert_eq!(p.decide(Some(&g), ItemKind::Tool, "open"), Decision::Hidden);
+        assert_eq!(
+            p.decide(Some(&g), ItemKind::Tool, "unlisted"),
+            Decision::Hidden
+        );
+        assert_eq!(p.decide(Some(&g), ItemKind::Tool, "read"), Decision::Allow);
+    }
+
+    #[test]
+    fn templates() {
+        let t = UriTemplate::parse("file:///{+path}");
+        assert_eq!(
+            t.capture("file:///a/b.txt").unwrap(),
+            vec![("path", "a/b.txt")]
+        );
+        let t = UriTemplate::parse("x://{a}-{b}");
+        assert_eq!(
+            t.capture("x://1-2-3").unwrap(),
+            vec![("a", "1-2"), ("b", "3")]
+        );
+        assert_eq!(t.variables().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(!UriTemplate::parse("x://{a}").matches("x://"));
+    }
 }
