@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh clone: installs what the tests need (the official
+# TypeScript and Python MCP clients, idempotently), checks formatting and lints, then runs
+# unit, integration, interop, trybuild UI and doc tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+start=$(date +%s)
+scripts/setup.sh
+echo "test: cargo fmt --check"
+cargo fmt --all -- --check
+echo "test: cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "test: cargo test"
+cargo test --workspace --all-targets
+echo "test: doctests"
+cargo test --workspace --doc --quiet
+echo "test: all passed in $(( $(date +%s) - start ))s"
