@@ -18,6 +18,7 @@ pub mod policy;
 mod resource;
 mod server;
 mod session;
+mod stdio;
 mod token;
 pub mod verify;
 
@@ -34,5 +35,6 @@ pub use resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PRM};
 pub use server::{
     AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY, serve_router,
 };
+pub use stdio::{StdioAuth, StdioAuthError, serve_stdio};
 pub use token::{AccessToken, AccessTokenBuilder};
 pub use verify::{StaticTokens, StaticTokensError, TokenVerifier, VerifyError};

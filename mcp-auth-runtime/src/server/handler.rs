@@ -13,7 +13,10 @@ use rmcp::{
     service::{MaybeSendFuture, NotificationContext, RequestContext, SubscriptionContext},
 };
 
-use crate::context::{scope_opt, token_from_extensions};
+use crate::{
+    AccessToken,
+    context::{scope_opt, token_from_extensions},
+};
 
 /// Wraps an rmcp [`ServerHandler`] so handlers can call
 /// [`current_token`](crate::current_token). Every method delegates to the inner handler.
@@ -21,6 +24,7 @@ use crate::context::{scope_opt, token_from_extensions};
 pub struct Authenticated<H> {
     inner: Arc<H>,
     info: Arc<InfoOverride>,
+    local: Option<AccessToken>,
 }
 
 impl<H> Clone for Authenticated<H> {
@@ -28,6 +32,7 @@ impl<H> Clone for Authenticated<H> {
         Self {
             inner: self.inner.clone(),
             info: self.info.clone(),
+            local: self.local.clone(),
         }
     }
 }
@@ -46,7 +51,22 @@ impl<H: ServerHandler> Authenticated<H> {
     }
 
     pub(crate) fn from_arc(inner: Arc<H>, info: Arc<InfoOverride>) -> Self {
-        Self { inner, info }
+        Self {
+            inner,
+            info,
+            local: None,
+        }
+    }
+
+    /// Wrap `inner` for a transport without HTTP (stdio, in-memory): every request that
+    /// carries no token of its own runs as `identity` — visible to the generated permission
+    /// checks, the [`AccessToken`] extractor and [`current_token`](crate::current_token).
+    pub fn with_local_identity(inner: H, identity: AccessToken) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            info: Arc::default(),
+            local: Some(identity),
+        }
     }
 
     /// The wrapped handler.
@@ -63,7 +83,8 @@ macro_rules! with_caller {
                 $($arg: $ty,)*
                 $ctx: $ctx_ty,
             ) -> impl Future<Output = $out> + MaybeSendFuture + '_ {
-                let token = token_from_extensions(&$ctx.extensions);
+                let mut $ctx = $ctx;
+                let token = self.caller(&mut $ctx.extensions);
                 scope_opt(token, self.inner.$name($($arg,)* $ctx))
             }
         )*
@@ -104,7 +125,8 @@ impl<H: ServerHandler> ServerHandler for Authenticated<H> {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> impl Future<Output = Result<InitializeResult, McpError>> + MaybeSendFuture + '_ {
-        let token = token_from_extensions(&context.extensions);
+        let mut context = context;
+        let token = self.caller(&mut context.extensions);
         let fut = scope_opt(token, self.inner.initialize(request, context));
         async move {
             let mut result = fut.await?;
@@ -152,6 +174,17 @@ impl<H: ServerHandler> ServerHandler for Authenticated<H> {
 }
 
 impl<H> Authenticated<H> {
+    /// The request's own token, else the local identity (then also put where handlers and
+    /// the generated checks look for it).
+    fn caller(&self, extensions: &mut Extensions) -> Option<AccessToken> {
+        if let Some(t) = token_from_extensions(extensions) {
+            return Some(t);
+        }
+        let local = self.local.clone()?;
+        extensions.insert(local.clone());
+        Some(local)
+    }
+
     fn patch_info(&self, implementation: &mut Implementation) {
         if let Some(name) = &self.info.name {
             implementation.name.clone_from(name);
