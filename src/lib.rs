@@ -51,3 +51,8 @@ pub mod prelude {
     };
     pub use rmcp::ServerHandler;
 }
+
+/// The README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

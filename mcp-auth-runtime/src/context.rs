@@ -72,10 +72,10 @@ pub(crate) fn scope_opt<F: std::future::Future>(
 /// the layer inserted), then the context's own extensions (stdio local identity, in-memory
 /// transports).
 pub fn token_from_extensions(extensions: &Extensions) -> Option<AccessToken> {
-    if let Some(parts) = extensions.get::<http::request::Parts>() {
-        if let Some(t) = parts.extensions.get::<AccessToken>() {
-            return Some(t.clone());
-        }
+    if let Some(parts) = extensions.get::<http::request::Parts>()
+        && let Some(t) = parts.extensions.get::<AccessToken>()
+    {
+        return Some(t.clone());
     }
     extensions.get::<AccessToken>().cloned()
 }

@@ -265,12 +265,12 @@ async fn authenticate(
     uri: &http::Uri,
     headers: &HeaderMap,
 ) -> Result<AccessToken, Rejection> {
-    if let Some(query) = uri.query() {
-        if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token") {
-            return Err(Rejection::InvalidRequest(
-                "access tokens are not accepted in the query string; use the Authorization header",
-            ));
-        }
+    if let Some(query) = uri.query()
+        && url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token")
+    {
+        return Err(Rejection::InvalidRequest(
+            "access tokens are not accepted in the query string; use the Authorization header",
+        ));
     }
     let raw = bearer_token(headers, shared.max_authorization_bytes)?;
     let token = match shared.verifier.verify_dyn(raw).await {
