@@ -93,8 +93,13 @@ impl PolicyGuard {
     }
 
     fn decide_body(&self, grants: &Grants, body: &[u8]) -> Option<Rejection> {
-        // Not JSON-RPC we understand: rmcp will answer with its own parse error.
-        let message: PeekMessage<'_> = serde_json::from_slice(body).ok()?;
+        // Fail closed: a body this strict parse refuses (not JSON, duplicate keys, odd shapes)
+        // could be read differently by a laxer parser behind us.
+        let Ok(message) = serde_json::from_slice::<PeekMessage<'_>>(body) else {
+            return Some(Rejection::InvalidRequest(
+                "the request body is not a well-formed JSON-RPC message",
+            ));
+        };
         let peeks = match message {
             PeekMessage::One(p) => vec![p],
             PeekMessage::Batch(b) => b,
@@ -181,5 +186,88 @@ impl OperationGuard for PolicyGuard {
             }
             Verdict::Allow(Request::from_parts(parts, Body::from(bytes)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Item, PolicyTable, Requirement};
+
+    static TABLE: PolicyTable = PolicyTable {
+        tools: &[Item {
+            name: "delete",
+            requirement: Requirement {
+                scopes: &["notes:write"],
+                roles: &[],
+            },
+        }],
+        resources: &[Item {
+            name: "notes://secret",
+            requirement: Requirement {
+                scopes: &["notes:admin"],
+                roles: &[],
+            },
+        }],
+        ..PolicyTable::OPEN
+    };
+
+    fn guard() -> (PolicyGuard, Grants) {
+        let policy: &'static Policy = Box::leak(Box::new(Policy::compile(TABLE)));
+        let token = AccessToken::builder("t").scopes(["mcp"]).build();
+        (PolicyGuard::new(policy, 1 << 20), policy.grants(&token))
+    }
+
+    fn scopes_of(r: Option<Rejection>) -> Option<Vec<String>> {
+        match r? {
+            Rejection::InsufficientScope { scopes, .. } => Some(scopes),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn peeks_method_and_target() {
+        let (g, grants) = guard();
+        let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete","arguments":{"x":[1,{"name":"y"}]}}}"#;
+        assert_eq!(
+            scopes_of(g.decide_body(&grants, call)),
+            Some(vec!["notes:write".into()])
+        );
+        let escaped =
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"del\u0065te"}}"#;
+        assert!(g.decide_body(&grants, escaped).is_some());
+        let read = br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"notes://secret"}}"#;
+        assert_eq!(
+            scopes_of(g.decide_body(&grants, read)),
+            Some(vec!["notes:admin".into()])
+        );
+        let list = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        assert_eq!(g.decide_body(&grants, list), None);
+        let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete"}},{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"notes://secret"}}]"#;
+        assert_eq!(
+            scopes_of(g.decide_body(&grants, batch)),
+            Some(vec!["notes:write".into(), "notes:admin".into()])
+        );
+    }
+
+    #[test]
+    fn ambiguous_bodies_fail_closed() {
+        let (g, grants) = guard();
+        for body in [
+            &br#"{"method":"tools/list","method":"tools/call","params":{"name":"delete"}}"#[..],
+            br#"{"method":"tools/call","params":{"name":"open","name":"delete"}}"#,
+            br#"{"method":7}"#,
+            b"not json",
+            b"",
+        ] {
+            assert!(
+                matches!(
+                    g.decide_body(&grants, body),
+                    Some(Rejection::InvalidRequest(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }
