@@ -75,6 +75,30 @@ impl<H: ServerHandler> Authenticated<H> {
     }
 }
 
+/// List results may depend on the caller: a cache hint of `public` becomes `private`.
+macro_rules! private_list {
+    ($( fn $name:ident -> $out:ty; )*) => {
+        $(
+            fn $name(
+                &self,
+                request: Option<PaginatedRequestParams>,
+                context: RequestContext<RoleServer>,
+            ) -> impl Future<Output = Result<$out, McpError>> + MaybeSendFuture + '_ {
+                let mut context = context;
+                let token = self.caller(&mut context.extensions);
+                let fut = scope_opt(token, self.inner.$name(request, context));
+                async move {
+                    let mut result = fut.await?;
+                    if result.cache_scope.is_some() {
+                        result.cache_scope = Some(CacheScope::Private);
+                    }
+                    Ok(result)
+                }
+            }
+        )*
+    };
+}
+
 macro_rules! with_caller {
     ($( fn $name:ident(&self, $($arg:ident : $ty:ty),* ; $ctx:ident : $ctx_ty:ty) -> $out:ty; )*) => {
         $(
@@ -94,18 +118,13 @@ macro_rules! with_caller {
 impl<H: ServerHandler> ServerHandler for Authenticated<H> {
     with_caller! {
         fn ping(&self, ; context: RequestContext<RoleServer>) -> Result<(), McpError>;
-        fn discover(&self, ; context: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError>;
         fn complete(&self, request: CompleteRequestParams; context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError>;
         fn set_level(&self, request: SetLevelRequestParams; context: RequestContext<RoleServer>) -> Result<(), McpError>;
         fn get_prompt(&self, request: GetPromptRequestParams; context: RequestContext<RoleServer>) -> Result<GetPromptResponse, McpError>;
-        fn list_prompts(&self, request: Option<PaginatedRequestParams>; context: RequestContext<RoleServer>) -> Result<ListPromptsResult, McpError>;
-        fn list_resources(&self, request: Option<PaginatedRequestParams>; context: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError>;
-        fn list_resource_templates(&self, request: Option<PaginatedRequestParams>; context: RequestContext<RoleServer>) -> Result<ListResourceTemplatesResult, McpError>;
         fn read_resource(&self, request: ReadResourceRequestParams; context: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError>;
         fn subscribe(&self, request: SubscribeRequestParams; context: RequestContext<RoleServer>) -> Result<(), McpError>;
         fn unsubscribe(&self, request: UnsubscribeRequestParams; context: RequestContext<RoleServer>) -> Result<(), McpError>;
         fn call_tool(&self, request: CallToolRequestParams; context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError>;
-        fn list_tools(&self, request: Option<PaginatedRequestParams>; context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError>;
         fn on_custom_request(&self, request: CustomRequest; context: RequestContext<RoleServer>) -> Result<CustomResult, McpError>;
         fn get_task(&self, request: GetTaskParams; context: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError>;
         fn update_task(&self, request: UpdateTaskParams; context: RequestContext<RoleServer>) -> Result<(), McpError>;
@@ -118,6 +137,30 @@ impl<H: ServerHandler> ServerHandler for Authenticated<H> {
         fn on_initialized(&self, ; context: NotificationContext<RoleServer>) -> ();
         fn on_roots_list_changed(&self, ; context: NotificationContext<RoleServer>) -> ();
         fn on_custom_notification(&self, notification: CustomNotification; context: NotificationContext<RoleServer>) -> ();
+    }
+
+    private_list! {
+        fn list_tools -> ListToolsResult;
+        fn list_prompts -> ListPromptsResult;
+        fn list_resources -> ListResourcesResult;
+        fn list_resource_templates -> ListResourceTemplatesResult;
+    }
+
+    fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> impl Future<Output = Result<DiscoverResult, McpError>> + MaybeSendFuture + '_ {
+        let mut context = context;
+        let token = self.caller(&mut context.extensions);
+        let fut = scope_opt(token, self.inner.discover(context));
+        async move {
+            let mut result = fut.await?;
+            if let Some(mut info) = result.server_info() {
+                self.patch_info(&mut info);
+                result.set_server_info(info);
+            }
+            Ok(result)
+        }
     }
 
     fn initialize(
