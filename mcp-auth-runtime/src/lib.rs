@@ -10,6 +10,7 @@
 pub mod __private;
 pub mod challenge;
 mod context;
+pub mod declared;
 mod error;
 mod guard;
 pub mod layer;

@@ -1,0 +1,5 @@
+mcp_auth::roles! {
+    pub enum Role { Admin > Editor > Viewer, Viewer > Admin }
+}
+
+fn main() {}

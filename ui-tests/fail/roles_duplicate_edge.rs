@@ -1,0 +1,5 @@
+mcp_auth::roles! {
+    pub enum Role { Admin > Editor > Viewer, Admin > Editor }
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mcp_auth::roles! {
+    pub enum Role { #[name = "editor"] Writer > Viewer, Editor > Viewer }
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mcp_auth::scopes! {
+    pub enum Scope { "2fa", "notes:read" > "notes-read" }
+}
+
+fn main() {}

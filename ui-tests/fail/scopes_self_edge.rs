@@ -1,0 +1,5 @@
+mcp_auth::scopes! {
+    pub enum Scope { "notes:admin" > "notes:admin" }
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[mcp_auth::server]
+pub struct Notes;
+
+fn main() {}

@@ -1,0 +1,10 @@
+pub struct Notes;
+
+#[mcp_auth::server]
+impl Clone for Notes {
+    fn clone(&self) -> Self {
+        Notes
+    }
+}
+
+fn main() {}
