@@ -11,6 +11,7 @@ pub mod __private;
 pub mod challenge;
 mod context;
 pub mod declared;
+mod dev_issuer;
 mod error;
 mod guard;
 pub mod layer;
@@ -28,6 +29,7 @@ pub use context::{
     Unauthenticated, current_token, require_auth, token_from_context, token_from_extensions,
     with_token,
 };
+pub use dev_issuer::{DevIssuer, DevIssuerError, DevUser};
 pub use error::{BuildError, ServeError};
 pub use guard::PolicyGuard;
 pub use layer::{AuthLayer, AuthService};
@@ -38,4 +40,7 @@ pub use server::{
 };
 pub use stdio::{StdioAuth, StdioAuthError, serve_stdio};
 pub use token::{AccessToken, AccessTokenBuilder};
-pub use verify::{StaticTokens, StaticTokensError, TokenVerifier, VerifyError};
+pub use verify::{
+    Chain, ClaimMapping, Introspection, JwtVerifier, StaticTokens, StaticTokensError,
+    TokenVerifier, VerifyError,
+};

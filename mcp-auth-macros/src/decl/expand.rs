@@ -70,6 +70,9 @@ pub fn expand(m: &Model) -> TokenStream {
             ::core::cmp::Eq,
             ::core::hash::Hash,
         )]
+        // Variant names come from the wire names (`"notes:read"` → `NotesRead`): a shared
+        // prefix is the norm, not a smell.
+        #[allow(clippy::enum_variant_names)]
         #vis enum #ident {
             #(#variant_defs,)*
         }

@@ -4,8 +4,27 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use crate::AccessToken;
 
+mod cache;
+mod chain;
+mod claims;
+mod discovery;
+mod http;
+mod introspection;
+mod jwks;
+mod jwt;
+mod jwt_builder;
+mod keys;
 mod static_tokens;
 
+pub use chain::Chain;
+pub use claims::{ClaimMapping, ClaimPath};
+pub use http::HttpOptions;
+pub use introspection::{Introspection, IntrospectionBuilder, IntrospectionConfigError};
+pub use jsonwebtoken::Algorithm;
+pub use jwks::JwksOptions;
+pub use jwt::JwtVerifier;
+pub use jwt_builder::{JwtConfigError, JwtVerifierBuilder};
+pub use keys::{KeyError, PublicKey};
 pub use static_tokens::{StaticTokens, StaticTokensError};
 
 /// Why a token was not accepted.
