@@ -220,7 +220,7 @@ pub const USERS: [(&str, &str, &[&str]); 4] = [
     ("viewer", "viewer", &["mcp", "notes:read"]),
 ];
 
-#[allow(dead_code)] // the rbac test includes this file for `Notes`, not for `main`.
+#[allow(dead_code)] // the rbac tests include this file for `Notes`, not for `main`.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("MCP_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
@@ -228,35 +228,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = listener.local_addr()?;
     let resource = format!("http://{local}/mcp");
 
-    let mut keys = StaticTokens::new();
-    println!("rbac notes server at {resource}\n");
+    // The embedded dev issuer plays the identity provider; see the quickstart.
+    let dev = mcp_auth::DevIssuer::start().await?;
+    println!(
+        "rbac notes server at {resource} (issuer {})\n",
+        dev.issuer()
+    );
     for (name, role, scopes) in USERS {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)?;
-        let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let key = format!("sk-{name}-{key}");
-        keys.insert(
-            &key,
-            AccessToken::builder("")
-                .subject(format!("{name}@example.com"))
-                .scopes(scopes.iter().copied())
-                .roles([role]),
-        );
+        let user = mcp_auth::DevUser::new(format!("{name}@example.com"))
+            .audience(&resource)
+            .scopes(scopes.iter().copied())
+            .roles([role]);
         println!(
-            "  {name:<7} {key}   role: {role:<7} scopes: {}",
-            scopes.join(" ")
+            "{name} (role {role}, scopes {}):\n{}\n",
+            scopes.join(" "),
+            dev.mint(&user)
         );
     }
     println!(
-        "\nthe viewer does not see create_note and calling it answers \"tool not found\" (a role\n\
-         OAuth cannot grant); the reader (an editor holding only notes:read) sees it neither, and\n\
-         calling it answers 403 with scope=\"notes:write\": a step-up its client can ask for\n"
+        "the viewer does not see create_note and calling it answers \"tool not found\" (a role\n\
+         OAuth cannot grant); the reader (an editor holding only notes:read) does not see it\n\
+         either, and calling it answers 403 with scope=\"notes:write\": a step-up its client\n\
+         can ask the authorization server for\n"
     );
 
     AuthServer::new(Notes::seeded())
-        .verifier(keys)
-        .resource(resource)
-        .authorization_server(format!("http://{local}"))
+        .verifier(dev.verifier(&resource).build()?)
+        .resource(&resource)
+        .authorization_server(dev.issuer())
         .required_scopes(["mcp"])
         .serve_with_listener(listener)
         .await?;

@@ -149,8 +149,9 @@ pub use mcp_auth_macros::{prompt, resource, tool};
 pub mod prelude {
     pub use mcp_auth_macros::{prompt, resource, roles, scopes, server, tool};
     pub use mcp_auth_runtime::{
-        AccessToken, AuthLayer, AuthServer, Protected, ProtectedResource, StaticTokens,
-        TokenVerifier, VerifyError, current_token, require_auth,
+        AccessToken, AuthLayer, AuthServer, Chain, ClaimMapping, DevIssuer, DevUser, Introspection,
+        JwtVerifier, Protected, ProtectedResource, StaticTokens, StdioAuth, TokenVerifier,
+        VerifyError, current_token, require_auth, serve_stdio,
     };
     pub use rmcp::ServerHandler;
 }
