@@ -95,6 +95,48 @@ pub fn tool_name_problem(s: &str) -> Option<String> {
     ))
 }
 
+/// The units of a rate (`rate = "10/min"`) and their length in seconds; the same as the
+/// runtime's `RATE_UNITS`.
+pub const RATE_UNITS: &[(&str, u64)] = &[
+    ("s", 1),
+    ("sec", 1),
+    ("second", 1),
+    ("m", 60),
+    ("min", 60),
+    ("minute", 60),
+    ("h", 3600),
+    ("hour", 3600),
+];
+
+/// Parse `"<count>/<unit>"` into (count, seconds), or say what is wrong.
+pub fn parse_rate(s: &str) -> Result<(u32, u64), String> {
+    let Some((count, unit)) = s.split_once('/') else {
+        return Err("expected `<count>/<unit>`".into());
+    };
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "the count {count:?} is not a whole number (write digits only, e.g. `10/min`)"
+        ));
+    }
+    let count = match count.parse::<u32>() {
+        Ok(0) => return Err("the count is 0; a rate allows at least 1 call per period".into()),
+        Ok(n) => n,
+        Err(_) => return Err(format!("the count {count} is larger than 4294967295")),
+    };
+    if let Some(&(_, secs)) = RATE_UNITS.iter().find(|(name, _)| *name == unit) {
+        return Ok((count, secs));
+    }
+    // The usual spellings first, so that `mn` suggests `min` rather than `m`.
+    let suggestion = closest(
+        unit,
+        ["min", "sec", "hour", "minute", "second", "m", "s", "h"],
+    );
+    Err(match suggestion {
+        Some(c) => format!("unknown unit {unit:?} (did you mean `{c}`?)"),
+        None => format!("unknown unit {unit:?}"),
+    })
+}
+
 /// `RealmAdmin` → `realm_admin`, `HTTPAdmin` → `http_admin`, `r#type` → `type`.
 pub fn snake_case(ident: &str) -> String {
     let ident = ident.strip_prefix("r#").unwrap_or(ident);
@@ -153,6 +195,22 @@ mod tests {
         assert_eq!(closest("zzz", keys), None);
         assert_eq!(closest("nmae", keys), Some("name"));
         assert_eq!(distance("nmae", "name"), 1);
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("10/min"), Ok((10, 60)));
+        assert_eq!(parse_rate("1/hour"), Ok((1, 3600)));
+        assert_eq!(parse_rate("5/s"), Ok((5, 1)));
+        assert!(
+            parse_rate("10/mn")
+                .unwrap_err()
+                .contains("did you mean `min`")
+        );
+        assert!(parse_rate("0/min").is_err());
+        assert!(parse_rate("ten/min").is_err());
+        assert!(parse_rate("10 per minute").is_err());
+        assert!(parse_rate("99999999999/s").is_err());
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::{fmt::Write as _, time::Duration};
 use axum::body::Body;
 use http::{HeaderValue, Response, StatusCode, header};
 
+use crate::ratelimit::{Limit, retry_after_secs};
+
 /// Why the layer refused a request. Descriptions are fixed strings: nothing from the request
 /// (least of all the token) is echoed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,19 @@ pub enum Rejection {
     /// A session that does not exist or belongs to another principal: 404, as for an
     /// unknown session (no oracle for other principals' session ids).
     SessionNotFound,
+    /// A rate limit is exhausted: 429 with `Retry-After`, `error="rate_limited"`.
+    RateLimited {
+        /// Which limit.
+        limit: Limit,
+        /// When a request would be accepted again.
+        retry_after: Duration,
+    },
+    /// The client address sent too many rejected tokens and is locked out: 429 with
+    /// `Retry-After`, `error="locked_out"`.
+    LockedOut {
+        /// When the lock ends.
+        retry_after: Duration,
+    },
 }
 
 /// Quote a value as an RFC 7230 `quoted-string`: `\` and `"` escaped, control and non-ASCII
@@ -174,7 +189,31 @@ impl Challenger {
                     "session_not_found",
                     "no such session for this principal; start a new session".into(),
                 ),
+                Rejection::RateLimited { limit, .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "rate_limited",
+                    match limit {
+                        Limit::Address => "too many requests from this address; retry later",
+                        Limit::Principal => "too many requests for this principal; retry later",
+                        Limit::Operation => "too many calls of this operation; retry later",
+                    }
+                    .into(),
+                ),
+                Rejection::LockedOut { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "locked_out",
+                    "too many rejected tokens from this address; retry later".into(),
+                ),
             };
+        let retry_after = match rejection {
+            Rejection::Unavailable { retry_after } => Some(retry_after.as_secs().max(1)),
+            Rejection::RateLimited { retry_after, .. } | Rejection::LockedOut { retry_after } => {
+                Some(retry_after_secs(*retry_after))
+            }
+            _ => None,
+        };
         let mut body = String::with_capacity(64 + description.len());
         body.push_str("{\"error\":");
         json_string(&mut body, error);
@@ -183,6 +222,11 @@ impl Challenger {
         if let Rejection::InsufficientScope { scopes, .. } = rejection {
             body.push_str(",\"scope\":");
             json_string(&mut body, &scopes.join(" "));
+        }
+        if let (Rejection::RateLimited { .. } | Rejection::LockedOut { .. }, Some(secs)) =
+            (rejection, retry_after)
+        {
+            let _ = write!(body, ",\"retry_after\":{secs}");
         }
         body.push('}');
         let mut res = Response::new(Body::from(body));
@@ -196,8 +240,7 @@ impl Challenger {
         if let Some(c) = challenge {
             h.insert(header::WWW_AUTHENTICATE, c);
         }
-        if let Rejection::Unavailable { retry_after } = rejection {
-            let secs = retry_after.as_secs().max(1);
+        if let Some(secs) = retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res

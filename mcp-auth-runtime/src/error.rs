@@ -25,6 +25,14 @@ pub enum BuildError {
         "invalid scope {0:?}: a scope is one or more of the characters %x21 / %x23-5B / %x5D-7E"
     )]
     InvalidScope(String),
+    /// A rate given as a string is malformed.
+    #[error("invalid {what}: {error}")]
+    InvalidRate {
+        /// Which setting (`rate_limit_per_ip`, `rate_limit_per_principal`).
+        what: &'static str,
+        /// What is wrong with it.
+        error: crate::RateError,
+    },
 }
 
 /// Serving failed.

@@ -19,18 +19,22 @@ use serde::Deserialize;
 use crate::{
     AccessToken,
     challenge::Rejection,
-    operation::{OperationGuard, Verdict},
-    policy::{Decision, Grants, ItemKind, Policy},
+    operation::{Operation, OperationChecked, OperationGuard, Verdict},
+    policy::{Decision, Grants, ItemKind, Policy, RateSlot},
+    ratelimit::{DEFAULT_LIMITER_CAPACITY, Limit, OperationLimits, principal_key},
 };
 
 /// The first protocol version whose requests carry `Mcp-Method` / `Mcp-Name`.
 const STANDARD_HEADERS_VERSION: &str = "2026-07-28";
 
-/// Enforces a [`Policy`] in the layer.
+/// Enforces a [`Policy`] in the layer: scopes (403 step-up) and the items' rate limits (429),
+/// before dispatch.
 #[derive(Debug)]
 pub struct PolicyGuard {
     policy: &'static Policy,
     max_body_bytes: usize,
+    /// This server's own limiters for the items' `rate`s.
+    limits: OperationLimits,
 }
 
 impl PolicyGuard {
@@ -39,7 +43,14 @@ impl PolicyGuard {
         Self {
             policy,
             max_body_bytes,
+            limits: OperationLimits::new(policy.rates(), DEFAULT_LIMITER_CAPACITY),
         }
+    }
+
+    /// How many principals each rated item remembers (default 100,000).
+    pub fn rate_limit_capacity(mut self, principals: usize) -> Self {
+        self.limits = OperationLimits::new(self.policy.rates(), principals);
+        self
     }
 }
 
@@ -77,57 +88,119 @@ enum PeekMessage<'a> {
     One(Peek<'a>),
 }
 
+impl Peek<'_> {
+    fn target(&self) -> Option<&str> {
+        let method = self.method.as_deref()?;
+        let params = self.params.as_ref()?;
+        match kind_of(method) {
+            Some(ItemKind::Resource) => params.uri.as_deref(),
+            _ => params.name.as_deref(),
+        }
+    }
+}
+
+/// The policy's answer for one operation.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// Not an item operation, or allowed (with the item's rate slot, if any).
+    Pass(Option<RateSlot>),
+    /// The caller may not see the item: the handler answers as for an unknown one.
+    Hidden,
+    /// Scopes are missing.
+    Missing(Rejection),
+}
+
 impl PolicyGuard {
-    fn decide_one(&self, grants: &Grants, method: &str, target: Option<&str>) -> Option<Rejection> {
-        let kind = kind_of(method)?;
+    fn decide_one(&self, grants: &Grants, method: &str, target: Option<&str>) -> Outcome {
+        let Some(kind) = kind_of(method) else {
+            return Outcome::Pass(None);
+        };
         // No target: rmcp answers the malformed request itself.
-        let target = target?;
-        match self.policy.decide(Some(grants), kind, target) {
-            Decision::MissingScopes { scopes } => Some(Rejection::InsufficientScope {
-                scopes: scopes.split(' ').map(str::to_owned).collect(),
-                description: format!("this operation requires the scopes: {scopes}"),
-            }),
-            // Hidden items go on: the handler answers them exactly like unknown ones.
-            Decision::Allow | Decision::Hidden => None,
+        let Some(target) = target else {
+            return Outcome::Pass(None);
+        };
+        match self.policy.decide_rated(Some(grants), kind, target) {
+            (Decision::MissingScopes { scopes }, _) => {
+                Outcome::Missing(Rejection::InsufficientScope {
+                    scopes: scopes.split(' ').map(str::to_owned).collect(),
+                    description: format!("this operation requires the scopes: {scopes}"),
+                })
+            }
+            (Decision::Hidden, _) => Outcome::Hidden,
+            (Decision::Allow, slot) => Outcome::Pass(slot),
         }
     }
 
-    fn decide_body(&self, grants: &Grants, body: &[u8]) -> Option<Rejection> {
+    /// Spend one call of each rated item; the longest wait if any limit is exhausted.
+    fn spend(&self, token: &AccessToken, slots: &[RateSlot]) -> Option<Rejection> {
+        if slots.is_empty() {
+            return None;
+        }
+        let key = principal_key(token);
+        let wait = slots
+            .iter()
+            .filter_map(|&slot| self.limits.check(slot, key).err())
+            .max()?;
+        Some(Rejection::RateLimited {
+            limit: Limit::Operation,
+            retry_after: wait,
+        })
+    }
+
+    /// Decide on a buffered body: the union of missing scopes, or what `Outcome::Pass`
+    /// carried for every operation.
+    fn decide_body(
+        &self,
+        grants: &Grants,
+        body: &[u8],
+        operation: &mut Operation,
+    ) -> Result<(Vec<RateSlot>, bool), Rejection> {
         // Fail closed: a body this strict parse refuses (not JSON, duplicate keys, odd shapes)
         // could be read differently by a laxer parser behind us.
         let Ok(message) = serde_json::from_slice::<PeekMessage<'_>>(body) else {
-            return Some(Rejection::InvalidRequest(
+            return Err(Rejection::InvalidRequest(
                 "the request body is not a well-formed JSON-RPC message",
             ));
         };
         let peeks = match message {
-            PeekMessage::One(p) => vec![p],
-            PeekMessage::Batch(b) => b,
+            PeekMessage::One(p) => {
+                if let Some(method) = p.method.as_deref() {
+                    operation.set_method(method);
+                    operation.set_item(p.target());
+                }
+                vec![p]
+            }
+            PeekMessage::Batch(b) => {
+                operation.set_method("batch");
+                operation.set_item(None);
+                b
+            }
         };
         let mut needed: Vec<String> = Vec::new();
+        let mut slots = Vec::new();
+        let mut hidden = false;
         for p in &peeks {
             let Some(method) = p.method.as_deref() else {
                 continue;
             };
-            let target = p.params.as_ref().and_then(|params| match kind_of(method) {
-                Some(ItemKind::Resource) => params.uri.as_deref(),
-                _ => params.name.as_deref(),
-            });
-            if let Some(Rejection::InsufficientScope { scopes, .. }) =
-                self.decide_one(grants, method, target)
-            {
-                for s in scopes {
-                    if !needed.contains(&s) {
-                        needed.push(s);
+            match self.decide_one(grants, method, p.target()) {
+                Outcome::Missing(Rejection::InsufficientScope { scopes, .. }) => {
+                    for s in scopes {
+                        if !needed.contains(&s) {
+                            needed.push(s);
+                        }
                     }
                 }
+                Outcome::Missing(_) => unreachable!("only scopes are missing"),
+                Outcome::Hidden => hidden = true,
+                Outcome::Pass(slot) => slots.extend(slot),
             }
         }
         if needed.is_empty() {
-            return None;
+            return Ok((slots, hidden));
         }
         let joined = needed.join(" ");
-        Some(Rejection::InsufficientScope {
+        Err(Rejection::InsufficientScope {
             scopes: needed,
             description: format!("this operation requires the scopes: {joined}"),
         })
@@ -135,7 +208,12 @@ impl PolicyGuard {
 }
 
 impl OperationGuard for PolicyGuard {
-    fn check<'a>(&'a self, token: &'a AccessToken, req: Request<Body>) -> BoxFuture<'a, Verdict> {
+    fn check<'a>(
+        &'a self,
+        token: &'a AccessToken,
+        req: Request<Body>,
+        operation: &'a mut Operation,
+    ) -> BoxFuture<'a, Verdict> {
         Box::pin(async move {
             if req.method() != Method::POST {
                 return Verdict::Allow(req);
@@ -150,13 +228,20 @@ impl OperationGuard for PolicyGuard {
                 let name = headers.get("mcp-name").and_then(|v| v.to_str().ok());
                 match (method, name) {
                     (Some(method), _) if kind_of(method).is_none() => {
-                        return Verdict::Allow(req);
+                        return allow(req);
                     }
                     (Some(method), Some(name)) if !name.starts_with("=?") => {
                         let grants = self.policy.grants(token);
                         return match self.decide_one(&grants, method, Some(name)) {
-                            Some(rejection) => Verdict::Deny(rejection),
-                            None => Verdict::Allow(req),
+                            Outcome::Missing(rejection) => Verdict::Deny(rejection),
+                            Outcome::Hidden => {
+                                operation.set_hidden();
+                                allow(req)
+                            }
+                            Outcome::Pass(slot) => match self.spend(token, slot.as_slice()) {
+                                Some(rejection) => Verdict::Deny(rejection),
+                                None => allow(req),
+                            },
                         };
                     }
                     // Missing or encoded headers: read the body like an older version.
@@ -181,33 +266,56 @@ impl OperationGuard for PolicyGuard {
                 }
             };
             let grants = self.policy.grants(token);
-            if let Some(rejection) = self.decide_body(&grants, &bytes) {
+            let (slots, hidden) = match self.decide_body(&grants, &bytes, operation) {
+                Ok(pass) => pass,
+                Err(rejection) => return Verdict::Deny(rejection),
+            };
+            if hidden {
+                operation.set_hidden();
+            }
+            if let Some(rejection) = self.spend(token, &slots) {
                 return Verdict::Deny(rejection);
             }
-            Verdict::Allow(Request::from_parts(parts, Body::from(bytes)))
+            allow(Request::from_parts(parts, Body::from(bytes)))
         })
     }
+}
+
+/// Go on, telling the handler that the operation was checked here.
+fn allow(mut req: Request<Body>) -> Verdict {
+    req.extensions_mut().insert(OperationChecked);
+    Verdict::Allow(req)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::{Item, PolicyTable, Requirement};
+    use crate::ratelimit::Rate;
 
     static TABLE: PolicyTable = PolicyTable {
-        tools: &[Item {
-            name: "delete",
-            requirement: Requirement {
-                scopes: &["notes:write"],
-                roles: &[],
+        tools: &[
+            Item {
+                name: "delete",
+                requirement: Requirement {
+                    scopes: &["notes:write"],
+                    roles: &[],
+                },
+                rate: None,
             },
-        }],
+            Item {
+                name: "ping",
+                requirement: Requirement::NONE,
+                rate: Some(Rate::per_minute(2)),
+            },
+        ],
         resources: &[Item {
             name: "notes://secret",
             requirement: Requirement {
                 scopes: &["notes:admin"],
                 roles: &[],
             },
+            rate: None,
         }],
         ..PolicyTable::OPEN
     };
@@ -218,36 +326,68 @@ mod tests {
         (PolicyGuard::new(policy, 1 << 20), policy.grants(&token))
     }
 
-    fn scopes_of(r: Option<Rejection>) -> Option<Vec<String>> {
-        match r? {
-            Rejection::InsufficientScope { scopes, .. } => Some(scopes),
-            other => panic!("unexpected {other:?}"),
+    fn scopes_of(r: Result<(Vec<RateSlot>, bool), Rejection>) -> Option<Vec<String>> {
+        match r {
+            Ok(_) => None,
+            Err(Rejection::InsufficientScope { scopes, .. }) => Some(scopes),
+            Err(other) => panic!("unexpected {other:?}"),
         }
+    }
+
+    fn decide(
+        g: &PolicyGuard,
+        grants: &Grants,
+        body: &[u8],
+    ) -> Result<(Vec<RateSlot>, bool), Rejection> {
+        g.decide_body(grants, body, &mut Operation::default())
     }
 
     #[test]
     fn peeks_method_and_target() {
         let (g, grants) = guard();
         let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete","arguments":{"x":[1,{"name":"y"}]}}}"#;
+        let mut op = Operation::default();
         assert_eq!(
-            scopes_of(g.decide_body(&grants, call)),
+            scopes_of(g.decide_body(&grants, call, &mut op)),
             Some(vec!["notes:write".into()])
         );
+        assert_eq!(op.method().as_deref(), Some("tools/call"));
+        assert_eq!(op.item().as_deref(), Some("delete"));
         let escaped =
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"del\u0065te"}}"#;
-        assert!(g.decide_body(&grants, escaped).is_some());
+        assert!(decide(&g, &grants, escaped).is_err());
         let read = br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"notes://secret"}}"#;
         assert_eq!(
-            scopes_of(g.decide_body(&grants, read)),
+            scopes_of(decide(&g, &grants, read)),
             Some(vec!["notes:admin".into()])
         );
         let list = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        assert_eq!(g.decide_body(&grants, list), None);
+        assert_eq!(decide(&g, &grants, list), Ok((vec![], false)));
         let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete"}},{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"notes://secret"}}]"#;
         assert_eq!(
-            scopes_of(g.decide_body(&grants, batch)),
+            scopes_of(decide(&g, &grants, batch)),
             Some(vec!["notes:write".into(), "notes:admin".into()])
         );
+    }
+
+    #[test]
+    fn rated_items_are_spent_per_principal() {
+        let (g, grants) = guard();
+        let ping = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping"}}"#;
+        let (slots, hidden) = decide(&g, &grants, ping).unwrap();
+        assert_eq!((slots.len(), hidden), (1, false));
+        let alice = AccessToken::builder("a").subject("alice").build();
+        let bob = AccessToken::builder("b").subject("bob").build();
+        assert_eq!(g.spend(&alice, &slots), None);
+        assert_eq!(g.spend(&alice, &slots), None);
+        assert!(matches!(
+            g.spend(&alice, &slots),
+            Some(Rejection::RateLimited {
+                limit: Limit::Operation,
+                ..
+            })
+        ));
+        assert_eq!(g.spend(&bob, &slots), None, "bob has his own budget");
     }
 
     #[test]
@@ -261,10 +401,7 @@ mod tests {
             b"",
         ] {
             assert!(
-                matches!(
-                    g.decide_body(&grants, body),
-                    Some(Rejection::InvalidRequest(_))
-                ),
+                matches!(decide(&g, &grants, body), Err(Rejection::InvalidRequest(_))),
                 "{}",
                 String::from_utf8_lossy(body)
             );

@@ -1,14 +1,17 @@
 //! The bearer-first HTTP layer: every request to the MCP endpoint passes here before rmcp
 //! sees it.
 //!
-//! Order: credentials syntax → verification → expiry → baseline scopes → session binding →
-//! (per-operation requirement) → inner service. A request refused at any step gets its exact
-//! wire answer from [`crate::challenge`]; its body is never read.
+//! Order: lockout and per-address limit → credentials syntax → verification → expiry →
+//! baseline scopes → per-principal limit → body size → session binding → (per-operation
+//! requirement and rate) → inner service. A request refused at any step gets its exact wire
+//! answer from [`crate::challenge`]; its body is never read. Every decision is written to the
+//! audit log ([`crate::audit`]).
 
 use std::{
+    net::IpAddr,
     sync::Arc,
     task::{Context, Poll},
-    time::SystemTime,
+    time::{Instant, SystemTime},
 };
 
 use axum::body::Body;
@@ -19,8 +22,12 @@ use tower_service::Service;
 
 use crate::{
     AccessToken, ProtectedResource, TokenVerifier, VerifyError,
+    audit::{self, Record},
     challenge::{Challenger, Rejection},
-    operation::{OperationGuard, Verdict},
+    client_ip::client_ip,
+    lockout::{Lockout, LockoutTable},
+    operation::{Operation, OperationGuard, Verdict},
+    ratelimit::{IpKey, KeyedLimiter, Limit, Rate, principal_key},
     session::{SessionBindings, SessionCheck},
     verify::SharedVerifier,
 };
@@ -57,15 +64,25 @@ struct Shared {
     challenger: Challenger,
     baseline: Vec<String>,
     max_authorization_bytes: usize,
+    max_body_bytes: Option<usize>,
     sessions: Option<SessionBindings>,
     guard: Option<Arc<dyn OperationGuard>>,
+    lockout: Option<LockoutTable>,
+    per_ip: Option<KeyedLimiter<IpKey>>,
+    per_principal: Option<KeyedLimiter<u64>>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for AuthLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.shared;
         f.debug_struct("AuthLayer")
-            .field("baseline_scopes", &self.shared.baseline)
-            .field("session_binding", &self.shared.sessions.is_some())
+            .field("baseline_scopes", &s.baseline)
+            .field("session_binding", &s.sessions.is_some())
+            .field("lockout", &s.lockout)
+            .field("per_ip", &s.per_ip)
+            .field("per_principal", &s.per_principal)
+            .field("trusted_proxies", &s.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -86,8 +103,13 @@ impl AuthLayer {
                 challenger: Challenger::new(resource.metadata_url(), &[]),
                 baseline: Vec::new(),
                 max_authorization_bytes: DEFAULT_MAX_AUTHORIZATION_BYTES,
+                max_body_bytes: None,
                 sessions: None,
                 guard: None,
+                lockout: Some(Lockout::default().table()),
+                per_ip: None,
+                per_principal: None,
+                trusted_proxies: Vec::new(),
             }),
         }
     }
@@ -127,6 +149,44 @@ impl AuthLayer {
     /// Check each operation's own requirement before dispatch.
     pub fn operation_guard(mut self, guard: Arc<dyn OperationGuard>) -> Self {
         self.shared_mut().guard = Some(guard);
+        self
+    }
+
+    /// Refuse a body whose `Content-Length` is over `bytes` with 413 before the inner service
+    /// reads it (no cap by default; [`AuthServer`](crate::AuthServer) sets its own).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.shared_mut().max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// Lock out addresses that send too many rejected tokens ([`Lockout::default`] unless
+    /// changed; `None` turns it off). Needs the client address: serve with axum's
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
+    pub fn lockout(mut self, lockout: impl Into<Option<Lockout>>) -> Self {
+        self.shared_mut().lockout = lockout.into().map(|l| l.table());
+        self
+    }
+
+    /// At most `rate` requests per client address (IPv6: per /64), counting every request
+    /// to the endpoint, authenticated or not; `capacity` addresses are remembered.
+    pub fn rate_limit_per_ip(mut self, rate: Rate, capacity: usize) -> Self {
+        self.shared_mut().per_ip = Some(KeyedLimiter::new(rate, capacity));
+        self
+    }
+
+    /// At most `rate` requests per principal ([`AccessToken::principal`]: issuer, subject,
+    /// client id), whatever token or address it uses; `capacity` principals are remembered.
+    pub fn rate_limit_per_principal(mut self, rate: Rate, capacity: usize) -> Self {
+        self.shared_mut().per_principal = Some(KeyedLimiter::new(rate, capacity));
+        self
+    }
+
+    /// Take the client address from `X-Forwarded-For` when the peer is one of `proxies`
+    /// (the rightmost entry that is not itself one of them); otherwise the peer address is
+    /// used and the header ignored.
+    pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.shared_mut().trusted_proxies =
+            proxies.into_iter().map(|ip| ip.to_canonical()).collect();
         self
     }
 }
@@ -190,24 +250,83 @@ where
     ResB: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     ResB::Error: Into<axum::BoxError>,
 {
+    let start = Instant::now();
+    let ip = client_ip(&req, &shared.trusted_proxies);
+    if ip.is_none() && (shared.lockout.is_some() || shared.per_ip.is_some()) {
+        warn_no_address();
+    }
+    let address = ip.map(IpKey::of);
+    let lockout = match (&shared.lockout, ip) {
+        (Some(lockout), Some(ip)) if lockout.applies_to(ip) => Some(lockout),
+        _ => None,
+    };
+    let mut operation = Operation::from_headers(req.headers());
+    let deny = |rejection: &Rejection, token: Option<&AccessToken>, operation: &Operation| {
+        refuse(&shared, rejection, token, operation, ip, start)
+    };
+
+    if let (Some(lockout), Some(address)) = (lockout, &address)
+        && let Err(left) = lockout.check(address)
+    {
+        let rejection = Rejection::LockedOut { retry_after: left };
+        return Ok(deny(&rejection, None, &operation));
+    }
+    if let (Some(limiter), Some(address)) = (&shared.per_ip, &address)
+        && let Err(wait) = limiter.check(address)
+    {
+        let rejection = Rejection::RateLimited {
+            limit: Limit::Address,
+            retry_after: wait,
+        };
+        return Ok(deny(&rejection, None, &operation));
+    }
+
     let token = match authenticate(&shared, req.uri(), req.headers()).await {
         Ok(token) => token,
-        Err(rejection) => return Ok(reject(&shared, &rejection)),
+        Err(rejection) => {
+            let rejection = match (&rejection, lockout, &address) {
+                (Rejection::InvalidToken(_), Some(lockout), Some(address)) => {
+                    match lockout.record_failure(address) {
+                        Some(cooldown) => Rejection::LockedOut {
+                            retry_after: cooldown,
+                        },
+                        None => rejection,
+                    }
+                }
+                _ => rejection,
+            };
+            return Ok(deny(&rejection, None, &operation));
+        }
     };
+    // Nothing behind the layer needs the credential: handlers get the verified token.
+    req.headers_mut().remove(header::AUTHORIZATION);
+
+    if let Some(limiter) = &shared.per_principal
+        && let Err(wait) = limiter.check(&principal_key(&token))
+    {
+        let rejection = Rejection::RateLimited {
+            limit: Limit::Principal,
+            retry_after: wait,
+        };
+        return Ok(deny(&rejection, Some(&token), &operation));
+    }
+    if let Some(max) = shared.max_body_bytes
+        && content_length(req.headers()).is_some_and(|len| len > max as u64)
+    {
+        return Ok(deny(&Rejection::PayloadTooLarge, Some(&token), &operation));
+    }
 
     let session = if let Some(bindings) = &shared.sessions {
         match session_id(req.headers()) {
             Some(Ok(id)) => {
                 if bindings.check(id, token.principal()) == SessionCheck::Refuse {
-                    return Ok(reject(&shared, &Rejection::SessionNotFound));
+                    return Ok(deny(&Rejection::SessionNotFound, Some(&token), &operation));
                 }
                 Some(id.to_owned())
             }
             Some(Err(())) => {
-                return Ok(reject(
-                    &shared,
-                    &Rejection::InvalidRequest("malformed Mcp-Session-Id header"),
-                ));
+                let rejection = Rejection::InvalidRequest("malformed Mcp-Session-Id header");
+                return Ok(deny(&rejection, Some(&token), &operation));
             }
             None => None,
         }
@@ -216,11 +335,37 @@ where
     };
 
     if let Some(guard) = &shared.guard {
-        match guard.check(&token, req).await {
+        match guard.check(&token, req, &mut operation).await {
             Verdict::Allow(r) => req = r,
-            Verdict::Deny(rejection) => return Ok(reject(&shared, &rejection)),
-            Verdict::Respond(response) => return Ok(response),
+            Verdict::Deny(rejection) => return Ok(deny(&rejection, Some(&token), &operation)),
+            Verdict::Respond(response) => {
+                audit_http(
+                    false,
+                    "guard_response",
+                    Some(response.status().as_u16()),
+                    None,
+                    Some(&token),
+                    &operation,
+                    ip,
+                    start,
+                );
+                return Ok(response);
+            }
         }
+    }
+    if operation.is_hidden() {
+        audit_http(
+            false,
+            "hidden",
+            None,
+            None,
+            Some(&token),
+            &operation,
+            ip,
+            start,
+        );
+    } else {
+        audit_http(true, "ok", None, None, Some(&token), &operation, ip, start);
     }
 
     let is_delete = req.method() == Method::DELETE;
@@ -245,9 +390,82 @@ where
     Ok(res.map(Body::new))
 }
 
-fn reject(shared: &Shared, rejection: &Rejection) -> Response<Body> {
+/// The response for a refused request, and its audit event.
+fn refuse(
+    shared: &Shared,
+    rejection: &Rejection,
+    token: Option<&AccessToken>,
+    operation: &Operation,
+    ip: Option<IpAddr>,
+    start: Instant,
+) -> Response<Body> {
     tracing::debug!(target: "mcp_auth::layer", ?rejection, "request refused");
-    shared.challenger.respond(rejection)
+    let res = shared.challenger.respond(rejection);
+    let limit = match rejection {
+        Rejection::RateLimited { limit, .. } => Some(limit.as_str()),
+        _ => None,
+    };
+    audit_http(
+        false,
+        audit::reason(rejection),
+        Some(res.status().as_u16()),
+        limit,
+        token,
+        operation,
+        ip,
+        start,
+    );
+    res
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit_http(
+    allow: bool,
+    reason: &'static str,
+    status: Option<u16>,
+    limit: Option<&'static str>,
+    token: Option<&AccessToken>,
+    operation: &Operation,
+    ip: Option<IpAddr>,
+    start: Instant,
+) {
+    if !audit::enabled() {
+        return;
+    }
+    Record {
+        allow,
+        reason,
+        status,
+        limit,
+        token,
+        method: operation.method().as_deref(),
+        item: operation.item().as_deref(),
+        client_ip: ip,
+        latency: start.elapsed(),
+        transport: "http",
+    }
+    .emit();
+}
+
+/// Once per process: the per-address limit and the lockout need the peer address.
+fn warn_no_address() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            target: "mcp_auth::layer",
+            "no client address on the request: the lockout and the per-address rate limit are \
+             off; serve with `into_make_service_with_connect_info::<SocketAddr>()`"
+        );
+    });
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn session_id(headers: &HeaderMap) -> Option<Result<&str, ()>> {

@@ -8,15 +8,19 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod audit;
 pub mod challenge;
+mod client_ip;
 mod context;
 pub mod declared;
 mod dev_issuer;
 mod error;
 mod guard;
 pub mod layer;
+mod lockout;
 pub mod operation;
 pub mod policy;
+pub mod ratelimit;
 mod resource;
 mod server;
 mod session;
@@ -33,7 +37,9 @@ pub use dev_issuer::{DevIssuer, DevIssuerError, DevUser};
 pub use error::{BuildError, ServeError};
 pub use guard::PolicyGuard;
 pub use layer::{AuthLayer, AuthService};
+pub use lockout::Lockout;
 pub use policy::Protected;
+pub use ratelimit::{IntoRate, Rate, RateError};
 pub use resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PRM};
 pub use server::{
     AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY, serve_router,

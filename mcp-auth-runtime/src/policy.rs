@@ -14,9 +14,12 @@
 //!   [`Undeclared::Deny`];
 //! - without an identity only open items are allowed.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::OnceLock};
 
-use crate::AccessToken;
+use crate::{
+    AccessToken,
+    ratelimit::{DEFAULT_LIMITER_CAPACITY, OperationLimits, Rate},
+};
 
 /// Whether `s` is an RFC 6749 `scope-token`: one or more of `%x21 / %x23-5B / %x5D-7E`.
 ///
@@ -86,6 +89,8 @@ pub struct Item {
     pub name: &'static str,
     /// What it requires.
     pub requirement: Requirement,
+    /// How often one principal may use it (`rate = "10/min"`), if limited.
+    pub rate: Option<Rate>,
 }
 
 /// What to do with items that declare neither scopes nor roles.
@@ -272,6 +277,8 @@ impl Lattice {
 struct Compiled {
     template: &'static str,
     requirement: Requirement,
+    /// Index of the item's rate in [`Policy::rates`].
+    rate: Option<RateSlot>,
     scopes: Bits,
     roles: Bits,
     /// The step-up challenge: the declared scopes, space-separated.
@@ -288,7 +295,16 @@ pub struct Policy {
     prompts: HashMap<&'static str, Compiled>,
     resources: HashMap<&'static str, Compiled>,
     templates: Vec<(UriTemplate, Compiled)>,
+    /// The declared rates, one slot per rated item.
+    rates: Vec<Rate>,
+    /// Limiters for decisions the HTTP layer did not make (stdio, in-memory): one set per
+    /// server type, as the policy itself. Over HTTP each server has its own, in its guard.
+    handler_limits: OnceLock<OperationLimits>,
 }
+
+/// Which rate of a [`Policy`] an item has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateSlot(pub(crate) usize);
 
 /// The caller's scopes and roles expanded by the hierarchies, computed once per request.
 #[derive(Debug, Clone)]
@@ -332,28 +348,39 @@ impl Policy {
             table.roles,
             all().flat_map(|i| i.requirement.roles.iter().copied()),
         );
-        let compile = |item: &Item| Compiled {
+        let mut rates = Vec::new();
+        let mut compile = |item: &Item| Compiled {
             template: item.name,
             requirement: item.requirement,
+            rate: item.rate.map(|rate| {
+                rates.push(rate);
+                RateSlot(rates.len() - 1)
+            }),
             scopes: scopes.mask(item.requirement.scopes),
             roles: roles.mask(item.requirement.roles),
             challenge: item.requirement.scopes.join(" ").into_boxed_str(),
         };
-        let map = |items: &'static [Item]| -> HashMap<&'static str, Compiled> {
+        let mut map = |items: &'static [Item]| -> HashMap<&'static str, Compiled> {
             items.iter().map(|i| (i.name, compile(i))).collect()
         };
+        let tools = map(table.tools);
+        let prompts = map(table.prompts);
+        let resources = map(table.resources);
+        let templates = table
+            .templates
+            .iter()
+            .map(|i| (UriTemplate::parse(i.name), compile(i)))
+            .collect();
         Self {
-            tools: map(table.tools),
-            prompts: map(table.prompts),
-            resources: map(table.resources),
-            templates: table
-                .templates
-                .iter()
-                .map(|i| (UriTemplate::parse(i.name), compile(i)))
-                .collect(),
+            tools,
+            prompts,
+            resources,
+            templates,
             scopes,
             roles,
             table,
+            rates,
+            handler_limits: OnceLock::new(),
         }
     }
 
@@ -416,9 +443,52 @@ impl Policy {
         self.find(kind, name).map(|c| c.requirement)
     }
 
+    /// The rate limit of an item (per principal), if it declares one.
+    pub fn rate(&self, kind: ItemKind, name: &str) -> Option<Rate> {
+        let slot = self.find(kind, name)?.rate?;
+        Some(self.rates[slot.0])
+    }
+
+    /// Whether any item declares a rate.
+    pub fn has_rates(&self) -> bool {
+        !self.rates.is_empty()
+    }
+
+    pub(crate) fn rates(&self) -> &[Rate] {
+        &self.rates
+    }
+
+    pub(crate) fn handler_limits(&self) -> &OperationLimits {
+        self.handler_limits
+            .get_or_init(|| OperationLimits::new(&self.rates, DEFAULT_LIMITER_CAPACITY))
+    }
+
     /// Decide whether `grants` (or no identity at all) may use an item. Allocation-free.
     pub fn decide(&self, grants: Option<&Grants>, kind: ItemKind, name: &str) -> Decision<'_> {
+        self.decide_rated(grants, kind, name).0
+    }
+
+    /// [`Policy::decide`], with the item's rate slot when allowed (one lookup for both).
+    pub(crate) fn decide_rated(
+        &self,
+        grants: Option<&Grants>,
+        kind: ItemKind,
+        name: &str,
+    ) -> (Decision<'_>, Option<RateSlot>) {
         let compiled = self.find(kind, name);
+        let decision = self.decide_compiled(compiled, grants);
+        let slot = match decision {
+            Decision::Allow => compiled.and_then(|c| c.rate),
+            _ => None,
+        };
+        (decision, slot)
+    }
+
+    fn decide_compiled<'p>(
+        &'p self,
+        compiled: Option<&'p Compiled>,
+        grants: Option<&Grants>,
+    ) -> Decision<'p> {
         let open = compiled.is_none_or(|c| c.requirement.is_open());
         if open {
             return match self.table.undeclared {
@@ -565,6 +635,7 @@ mod tests {
                     scopes: &["notes:read"],
                     roles: &[],
                 },
+                rate: None,
             },
             Item {
                 name: "delete",
@@ -572,10 +643,12 @@ mod tests {
                     scopes: &["notes:write", "audit"],
                     roles: &["editor"],
                 },
+                rate: Some(Rate::per_minute(2)),
             },
             Item {
                 name: "open",
                 requirement: Requirement::NONE,
+                rate: None,
             },
         ],
         prompts: &[],
@@ -586,6 +659,7 @@ mod tests {
                 scopes: &["notes:read"],
                 roles: &[],
             },
+            rate: Some(Rate::per_second(5)),
         }],
         scopes: &[
             ("notes:admin", &["notes:write", "notes:read"]),

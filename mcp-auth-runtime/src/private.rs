@@ -1,7 +1,7 @@
 //! What the `mcp-auth` macros expand to. Not a public API: names here change without notice.
 #![allow(missing_docs)]
 
-use std::future::Future;
+use std::{future::Future, time::Instant};
 
 use rmcp::{
     ErrorData, Json, RoleServer,
@@ -27,7 +27,14 @@ pub use crate::policy::{
     Decision, Grants, HierarchyTable, Item, ItemKind, Policy, PolicyTable, Protected, Requirement,
     Undeclared, UriTemplate, is_scope_token,
 };
-use crate::{AccessToken, Unauthenticated, context::token_from_context};
+pub use crate::ratelimit::Rate;
+use crate::{
+    AccessToken, Unauthenticated,
+    audit::{self, Record},
+    context::token_from_context,
+    operation::OperationChecked,
+    ratelimit::{self, RATE_LIMITED_CODE, principal_key, retry_after_secs},
+};
 
 /// JSON-RPC error code of a scope shortfall found inside the handler (stdio, in-memory, or
 /// anything the layer did not see). Over HTTP the layer answers 403 first.
@@ -38,16 +45,26 @@ pub struct Caller<'p> {
     policy: &'p Policy,
     token: Option<AccessToken>,
     grants: Option<Grants>,
+    /// Whether the HTTP layer's policy check decided (and audited, and rate-limited) this
+    /// request already; if not, the handler does.
+    checked: bool,
+    /// Whether the request came over HTTP.
+    http: bool,
+    start: Instant,
 }
 
 impl<'p> Caller<'p> {
     pub fn of(policy: &'p Policy, ctx: &RequestContext<RoleServer>) -> Self {
         let token = token_from_context(ctx);
         let grants = token.as_ref().map(|t| policy.grants(t));
+        let parts = ctx.extensions.get::<http::request::Parts>();
         Self {
             policy,
             token,
             grants,
+            checked: parts.is_some_and(|p| p.extensions.get::<OperationChecked>().is_some()),
+            http: parts.is_some(),
+            start: Instant::now(),
         }
     }
 
@@ -67,10 +84,16 @@ impl<'p> Caller<'p> {
         name: &str,
         not_found: impl FnOnce() -> ErrorData,
     ) -> Result<Option<AccessToken>, ErrorData> {
-        match self.decide(kind, name) {
-            Decision::Allow => Ok(self.token),
-            Decision::Hidden => Err(not_found()),
-            Decision::MissingScopes { scopes } => Err(insufficient_scope(scopes)),
+        match self.policy.decide_rated(self.grants.as_ref(), kind, name) {
+            (Decision::Allow, slot) => self.admit_allowed(kind, name, slot),
+            (Decision::Hidden, _) => {
+                self.audit(kind, name, false, "hidden", None);
+                Err(not_found())
+            }
+            (Decision::MissingScopes { scopes }, _) => {
+                self.audit(kind, name, false, "insufficient_scope", None);
+                Err(insufficient_scope(scopes))
+            }
         }
     }
 
@@ -83,12 +106,82 @@ impl<'p> Caller<'p> {
         exists: bool,
         not_found: impl FnOnce(&Self) -> ErrorData,
     ) -> Result<Option<AccessToken>, ErrorData> {
-        match self.decide(kind, name) {
-            Decision::Allow if exists => Ok(self.token),
-            Decision::MissingScopes { scopes } if exists => Err(insufficient_scope(scopes)),
-            _ => Err(not_found(&self)),
+        match self.policy.decide_rated(self.grants.as_ref(), kind, name) {
+            (Decision::Allow, slot) if exists => self.admit_allowed(kind, name, slot),
+            (Decision::MissingScopes { scopes }, _) if exists => {
+                self.audit(kind, name, false, "insufficient_scope", None);
+                Err(insufficient_scope(scopes))
+            }
+            _ => {
+                self.audit(kind, name, false, "hidden", None);
+                Err(not_found(&self))
+            }
         }
     }
+
+    /// An allowed item: spend its rate (unless the layer did), then go on.
+    fn admit_allowed(
+        self,
+        kind: ItemKind,
+        name: &str,
+        slot: Option<crate::policy::RateSlot>,
+    ) -> Result<Option<AccessToken>, ErrorData> {
+        if !self.checked
+            && let Some(slot) = slot
+        {
+            let key = self
+                .token
+                .as_ref()
+                .map_or(ratelimit::ANONYMOUS, principal_key);
+            if let Err(wait) = self.policy.handler_limits().check(slot, key) {
+                self.audit(kind, name, false, "rate_limited", Some("operation"));
+                return Err(rate_limited(wait));
+            }
+        }
+        self.audit(kind, name, true, "ok", None);
+        Ok(self.token)
+    }
+
+    /// The audit event of a decision the layer did not make.
+    fn audit(
+        &self,
+        kind: ItemKind,
+        name: &str,
+        allow: bool,
+        reason: &'static str,
+        limit: Option<&'static str>,
+    ) {
+        if self.checked || !audit::enabled() {
+            return;
+        }
+        Record {
+            allow,
+            reason,
+            status: None,
+            limit,
+            token: self.token.as_ref(),
+            method: Some(match kind {
+                ItemKind::Tool => "tools/call",
+                ItemKind::Prompt => "prompts/get",
+                ItemKind::Resource | ItemKind::Template => "resources/read",
+            }),
+            item: Some(name),
+            client_ip: None,
+            latency: self.start.elapsed(),
+            transport: if self.http { "http" } else { "handler" },
+        }
+        .emit();
+    }
+}
+
+/// The JSON-RPC error of an exhausted `rate` in the handler.
+pub fn rate_limited(wait: std::time::Duration) -> ErrorData {
+    let secs = retry_after_secs(wait);
+    ErrorData::new(
+        ErrorCode(RATE_LIMITED_CODE),
+        format!("rate limit exceeded: retry in {secs} s"),
+        Some(serde_json::json!({ "error": "rate_limited", "retry_after": secs })),
+    )
 }
 
 /// rmcp's own error for an unknown prompt (`PromptRouter::get_prompt`), listing only the

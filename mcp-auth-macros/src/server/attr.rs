@@ -143,6 +143,7 @@ impl Kind {
             Self::Tool => &[
                 "scopes",
                 "roles",
+                "rate",
                 "name",
                 "title",
                 "description",
@@ -155,6 +156,7 @@ impl Kind {
             Self::Prompt => &[
                 "scopes",
                 "roles",
+                "rate",
                 "name",
                 "title",
                 "description",
@@ -166,6 +168,7 @@ impl Kind {
                 "uri",
                 "scopes",
                 "roles",
+                "rate",
                 "name",
                 "title",
                 "description",
@@ -234,6 +237,8 @@ pub struct ItemAttr {
     pub name: Option<LitStr>,
     pub scopes: Option<NameList>,
     pub roles: Option<NameList>,
+    /// `rate = "10/min"`: checked in `valid`.
+    pub rate: Option<LitStr>,
     /// rmcp's own keys, passed through to `#[rmcp::tool(..)]` / `#[rmcp::prompt(..)]`.
     pub passthrough: Vec<Arg>,
     pub resource: ResourceAttr,
@@ -257,6 +262,7 @@ pub fn item_attr(cx: &Ctxt, kind: Kind, attr: &syn::Attribute) -> ItemAttr {
         name: None,
         scopes: None,
         roles: None,
+        rate: None,
         passthrough: Vec::new(),
         resource: ResourceAttr::default(),
     };
@@ -300,6 +306,7 @@ pub fn item_attr(cx: &Ctxt, kind: Kind, attr: &syn::Attribute) -> ItemAttr {
         match key.as_str() {
             "scopes" => out.scopes = name_list(cx, &arg, "scopes = [\"notes:read\"]"),
             "roles" => out.roles = name_list(cx, &arg, "roles = [\"editor\"]"),
+            "rate" => out.rate = lit_str(cx, &arg, "rate = \"10/min\""),
             "name" => {
                 out.name = lit_str(cx, &arg, "name = \"...\"");
                 if kind != Kind::Resource {

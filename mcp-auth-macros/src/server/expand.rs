@@ -104,6 +104,20 @@ fn table(server: &Server) -> TokenStream {
     let item = |h: &Handler, name: TokenStream| {
         let scopes = names(&h.attr.scopes);
         let roles = names(&h.attr.roles);
+        let rate = match h
+            .attr
+            .rate
+            .as_ref()
+            .map(|lit| crate::names::parse_rate(&lit.value()))
+        {
+            Some(Ok((count, secs))) => quote! {
+                ::core::option::Option::Some(__mcp_auth::Rate::new(
+                    #count,
+                    ::core::time::Duration::from_secs(#secs),
+                ))
+            },
+            _ => quote!(::core::option::Option::None),
+        };
         quote! {
             __mcp_auth::Item {
                 name: #name,
@@ -111,6 +125,7 @@ fn table(server: &Server) -> TokenStream {
                     scopes: &[#(#scopes),*],
                     roles: &[#(#roles),*],
                 },
+                rate: #rate,
             }
         }
     };

@@ -18,6 +18,7 @@ use crate::{ctxt::Ctxt, names};
 pub fn check(cx: &Ctxt, server: &Server) {
     for h in &server.handlers {
         lists(cx, server, h);
+        rate(cx, h);
         signature(cx, h);
         if h.attr.kind == Kind::Resource {
             resource(cx, h);
@@ -68,6 +69,22 @@ fn first_param_span(sig: &Signature) -> Span {
     match sig.inputs.first() {
         Some(FnArg::Typed(t)) => t.span(),
         _ => sig.paren_token.span.join(),
+    }
+}
+
+fn rate(cx: &Ctxt, h: &Handler) {
+    let Some(lit) = &h.attr.rate else {
+        return;
+    };
+    if let Err(problem) = names::parse_rate(&lit.value()) {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "invalid rate {:?}: {problem}; a rate is `<count>/<unit>` with the unit s, sec, \
+                 second, m, min, minute, h or hour, e.g. `rate = \"10/min\"` (per principal)",
+                lit.value()
+            ),
+        );
     }
 }
 

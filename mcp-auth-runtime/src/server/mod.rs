@@ -3,7 +3,11 @@
 mod handler;
 mod metadata;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::Router;
 use rmcp::{
@@ -18,10 +22,11 @@ pub use handler::Authenticated;
 use handler::InfoOverride;
 
 use crate::{
-    AuthLayer, PolicyGuard, ProtectedResource, TokenVerifier,
+    AuthLayer, Lockout, PolicyGuard, ProtectedResource, TokenVerifier,
     error::{BuildError, ServeError},
     operation::OperationGuard,
     policy::Protected,
+    ratelimit::{DEFAULT_LIMITER_CAPACITY, IntoRate, Rate, RateError},
     verify::SharedVerifier,
 };
 
@@ -53,8 +58,10 @@ pub const DEFAULT_SESSION_CAPACITY: usize = 100_000;
 ///
 /// Defaults: stateless Streamable HTTP with JSON responses (rmcp's legacy session mode is
 /// available through [`AuthServer::legacy_sessions`], with each session bound to the
-/// principal that created it), `allowed_hosts` taken from the resource URL, a 4 MiB body cap
-/// and an 8 KiB `Authorization` cap.
+/// principal that created it), `allowed_hosts` taken from the resource URL, a 4 MiB body cap,
+/// an 8 KiB `Authorization` cap, the failed-authentication [`Lockout::default`] (more than 50
+/// rejected tokens a minute from one non-loopback address → 5 minutes of 429), no per-address
+/// or per-principal rate limit, and the `rate`s the items declare.
 #[must_use = "an AuthServer does nothing until served"]
 pub struct AuthServer<H> {
     handler: H,
@@ -76,6 +83,11 @@ pub struct AuthServer<H> {
     allow_insecure_http: bool,
     cancellation: CancellationToken,
     guard: Option<Arc<dyn OperationGuard>>,
+    lockout: Option<Lockout>,
+    per_ip: Option<Result<Rate, RateError>>,
+    per_principal: Option<Result<Rate, RateError>>,
+    limiter_capacity: usize,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl<H> std::fmt::Debug for AuthServer<H> {
@@ -85,6 +97,9 @@ impl<H> std::fmt::Debug for AuthServer<H> {
             .field("authorization_servers", &self.authorization_servers)
             .field("required_scopes", &self.baseline)
             .field("legacy_sessions", &self.legacy_sessions)
+            .field("lockout", &self.lockout)
+            .field("rate_limit_per_ip", &self.per_ip)
+            .field("rate_limit_per_principal", &self.per_principal)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +128,11 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
             allow_insecure_http: false,
             cancellation: CancellationToken::new(),
             guard: None,
+            lockout: Some(Lockout::default()),
+            per_ip: None,
+            per_principal: None,
+            limiter_capacity: DEFAULT_LIMITER_CAPACITY,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -240,6 +260,59 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
         self
     }
 
+    /// At most `rate` requests per client address (IPv6: per /64 prefix) — every request to
+    /// the endpoint counts, authenticated or not. Over it: `429` with `Retry-After`. Off by
+    /// default.
+    ///
+    /// ```no_run
+    /// # use mcp_auth_runtime::AuthServer;
+    /// # #[derive(Clone)] struct H;
+    /// # impl rmcp::ServerHandler for H {}
+    /// # impl mcp_auth_runtime::Protected for H {}
+    /// let server = AuthServer::new(H)
+    ///     .rate_limit_per_ip("1000/min")
+    ///     .rate_limit_per_principal("100/min");
+    /// # let _ = server;
+    /// ```
+    ///
+    /// A malformed rate string fails the build with [`BuildError::InvalidRate`].
+    pub fn rate_limit_per_ip(mut self, rate: impl IntoRate) -> Self {
+        self.per_ip = Some(rate.into_rate());
+        self
+    }
+
+    /// At most `rate` requests per principal (issuer, subject and client id — never the raw
+    /// token, so one user's many tokens share it). Over it: `429` with `Retry-After`. Off by
+    /// default.
+    pub fn rate_limit_per_principal(mut self, rate: impl IntoRate) -> Self {
+        self.per_principal = Some(rate.into_rate());
+        self
+    }
+
+    /// How many keys each rate-limit table remembers: addresses, principals, and principals
+    /// per rated item (default 100,000). Idle keys are forgotten within seconds; while a table
+    /// is full of active keys, new keys are not limited (it never refuses because it is full).
+    pub fn rate_limit_capacity(mut self, keys: usize) -> Self {
+        self.limiter_capacity = keys.max(1);
+        self
+    }
+
+    /// The failed-authentication lockout ([`Lockout::default`] unless changed; `None` turns
+    /// it off).
+    pub fn lockout(mut self, lockout: impl Into<Option<Lockout>>) -> Self {
+        self.lockout = lockout.into();
+        self
+    }
+
+    /// Behind reverse proxies: when a request comes from one of `proxies`, its client
+    /// address is the rightmost `X-Forwarded-For` entry that is not a proxy. Without this the
+    /// header is ignored (anyone can write it), and the per-address limit, the lockout and the
+    /// audit log see the proxy's address.
+    pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
     /// The validated resource description this server will publish.
     pub fn protected_resource(&self) -> Result<ProtectedResource, BuildError> {
         let url = self.resource.as_ref().ok_or(BuildError::NoResource)?;
@@ -271,6 +344,12 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
                 return Err(BuildError::InvalidScope(s.clone()));
             }
         }
+        let rate = |what: &'static str, rate: Option<Result<Rate, RateError>>| {
+            rate.transpose()
+                .map_err(|error| BuildError::InvalidRate { what, error })
+        };
+        let per_ip = rate("rate_limit_per_ip", self.per_ip)?;
+        let per_principal = rate("rate_limit_per_principal", self.per_principal)?;
         let handler = Arc::new(self.handler);
         let info = Arc::new(self.info);
         let factory = move || Ok(Authenticated::from_arc(handler.clone(), info.clone()));
@@ -287,14 +366,26 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
             StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config);
         let mut layer = AuthLayer::from_shared_verifier(verifier, &resource)
             .required_scopes(self.baseline)
-            .max_authorization_bytes(self.max_authorization_bytes);
+            .max_authorization_bytes(self.max_authorization_bytes)
+            .max_body_bytes(self.max_body_bytes)
+            .lockout(self.lockout)
+            .trust_forwarded_for(self.trusted_proxies);
+        if let Some(rate) = per_ip {
+            layer = layer.rate_limit_per_ip(rate, self.limiter_capacity);
+        }
+        if let Some(rate) = per_principal {
+            layer = layer.rate_limit_per_principal(rate, self.limiter_capacity);
+        }
         if self.legacy_sessions {
             layer = layer.bind_sessions(self.session_capacity);
         }
+        let capacity = self.limiter_capacity;
         let guard = self.guard.or_else(|| {
             let policy = H::policy();
             (!policy.is_open()).then(|| {
-                Arc::new(PolicyGuard::new(policy, self.max_body_bytes)) as Arc<dyn OperationGuard>
+                Arc::new(
+                    PolicyGuard::new(policy, self.max_body_bytes).rate_limit_capacity(capacity),
+                ) as Arc<dyn OperationGuard>
             })
         });
         if let Some(guard) = guard {
