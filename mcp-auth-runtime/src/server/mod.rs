@@ -82,6 +82,7 @@ pub struct AuthServer<H> {
     health_path: Option<String>,
     allow_insecure_http: bool,
     cancellation: CancellationToken,
+    shutdown_grace: std::time::Duration,
     guard: Option<Arc<dyn OperationGuard>>,
     lockout: Option<Lockout>,
     per_ip: Option<Result<Rate, RateError>>,
@@ -127,6 +128,7 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
             health_path: None,
             allow_insecure_http: false,
             cancellation: CancellationToken::new(),
+            shutdown_grace: SHUTDOWN_GRACE,
             guard: None,
             lockout: Some(Lockout::default()),
             per_ip: None,
@@ -244,6 +246,13 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
     /// Allow an `http://` resource URL on a non-loopback host.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// How long a shutdown waits for open connections (streams included) before closing them
+    /// (default 10 s).
+    pub fn shutdown_grace(mut self, grace: std::time::Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 
@@ -418,8 +427,9 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
         listener: tokio::net::TcpListener,
     ) -> Result<(), ServeError> {
         let ct = self.cancellation.clone();
+        let grace = self.shutdown_grace;
         let router = self.into_router()?;
-        serve_router(listener, router, shutdown_signal(ct)).await
+        serve_router_with_grace(listener, router, shutdown_signal(ct), grace).await
     }
 }
 
@@ -429,20 +439,55 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_router_with_grace(listener, router, shutdown, SHUTDOWN_GRACE).await
+}
+
+async fn serve_router_with_grace(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> Result<(), ServeError> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(target: "mcp_auth::server", error = %e, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(
+    let (began, shutting_down) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = began.send(());
+    };
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .into_future();
+    // Graceful, but bounded: a client holding a stream open must not keep the process alive.
+    let deadline = async {
+        match shutting_down.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => {
+            tracing::warn!(
+                target: "mcp_auth::server",
+                grace_ms = grace.as_millis() as u64,
+                "connections still open after the shutdown grace period; closing them"
+            );
+        }
+    }
     Ok(())
 }
+
+/// How long [`serve_router`] waits for open connections after a shutdown signal (see
+/// [`AuthServer::shutdown_grace`]).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal(ct: CancellationToken) {
     let ctrl_c = async {
