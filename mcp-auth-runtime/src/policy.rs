@@ -513,10 +513,24 @@ impl Policy {
 
 /// A URI template of RFC 6570 levels 1 and 2 as resources use them: literal text with
 /// `{var}` (one or more characters other than `/`, `?`, `#`) and `{+var}` (any characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The URI is the caller's (up to the body cap), so matching runs in time linear in its length
+/// whatever the template: the template is compiled once into a `regex` automaton (which never
+/// backtracks) with greedy groups, leftmost-first.
+#[derive(Debug, Clone)]
 pub struct UriTemplate {
     parts: Vec<Part>,
+    /// `None` only if the automaton would exceed regex's size limit: then nothing matches.
+    automaton: Option<regex::Regex>,
 }
+
+impl PartialEq for UriTemplate {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts == other.parts
+    }
+}
+
+impl Eq for UriTemplate {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -551,7 +565,20 @@ impl UriTemplate {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));
         }
-        Self { parts }
+        let mut pattern = String::from("^");
+        for part in &parts {
+            match part {
+                Part::Literal(l) => pattern.push_str(&regex::escape(l)),
+                Part::Var { reserved: true, .. } => pattern.push_str("(.+)"),
+                Part::Var { reserved: false, .. } => pattern.push_str("([^/?#]+)"),
+            }
+        }
+        pattern.push('$');
+        let automaton = regex::RegexBuilder::new(&pattern)
+            .dot_matches_new_line(true)
+            .build()
+            .ok();
+        Self { parts, automaton }
     }
 
     /// The variable names, in order.
@@ -564,7 +591,7 @@ impl UriTemplate {
 
     /// Whether `uri` matches.
     pub fn matches(&self, uri: &str) -> bool {
-        self.capture(uri).is_some()
+        self.automaton.as_ref().is_some_and(|a| a.is_match(uri))
     }
 
     /// Match `uri` and return each variable's value, in order.
@@ -577,49 +604,9 @@ impl UriTemplate {
     /// assert!(t.capture("notes://a/b/rev/7").is_none());
     /// ```
     pub fn capture<'u>(&self, uri: &'u str) -> Option<Vec<(&str, &'u str)>> {
-        let mut out = Vec::new();
-        if self.capture_from(0, uri, &mut out) {
-            Some(out)
-        } else {
-            None
-        }
-    }
-
-    fn capture_from<'u, 's>(
-        &'s self,
-        part: usize,
-        uri: &'u str,
-        out: &mut Vec<(&'s str, &'u str)>,
-    ) -> bool {
-        let Some(p) = self.parts.get(part) else {
-            return uri.is_empty();
-        };
-        match p {
-            Part::Literal(l) => match uri.strip_prefix(l.as_str()) {
-                Some(rest) => self.capture_from(part + 1, rest, out),
-                None => false,
-            },
-            Part::Var { name, reserved } => {
-                let limit = if *reserved {
-                    uri.len()
-                } else {
-                    uri.find(['/', '?', '#']).unwrap_or(uri.len())
-                };
-                // Longest match first, backtracking for the literal that follows.
-                let mut end = limit;
-                while end >= 1 {
-                    if uri.is_char_boundary(end) {
-                        out.push((name.as_str(), &uri[..end]));
-                        if self.capture_from(part + 1, &uri[end..], out) {
-                            return true;
-                        }
-                        out.pop();
-                    }
-                    end -= 1;
-                }
-                false
-            }
-        }
+        let caps = self.automaton.as_ref()?.captures(uri)?;
+        let values = caps.iter().skip(1).map(|m| m.map_or("", |m| m.as_str()));
+        Some(self.variables().zip(values).collect())
     }
 }
 
