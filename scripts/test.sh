@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: installs what the tests need (the official
 # TypeScript and Python MCP clients, idempotently), checks formatting and lints, then runs
-# unit, integration, interop, trybuild UI and doc tests.
+# unit, integration, interop, conformance, trybuild UI and doc tests, a bounded fuzz smoke run
+# and a smoke run of the load benchmark.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,4 +16,8 @@ echo "test: cargo test"
 cargo test --workspace --all-targets
 echo "test: doctests"
 cargo test --workspace --doc --quiet
+echo "test: fuzz smoke (every target, bounded)"
+FUZZ_SMOKE_SECS="${FUZZ_SMOKE_SECS:-10}" scripts/fuzz-smoke.sh
+echo "test: load benchmark smoke (no timings asserted)"
+scripts/bench-smoke.sh
 echo "test: all passed in $(( $(date +%s) - start ))s"
