@@ -570,7 +570,9 @@ impl UriTemplate {
             match part {
                 Part::Literal(l) => pattern.push_str(&regex::escape(l)),
                 Part::Var { reserved: true, .. } => pattern.push_str("(.+)"),
-                Part::Var { reserved: false, .. } => pattern.push_str("([^/?#]+)"),
+                Part::Var {
+                    reserved: false, ..
+                } => pattern.push_str("([^/?#]+)"),
             }
         }
         pattern.push('$');
