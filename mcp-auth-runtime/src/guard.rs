@@ -24,6 +24,11 @@ use crate::{
     ratelimit::{DEFAULT_LIMITER_CAPACITY, Limit, OperationLimits, principal_key},
 };
 
+const MCP_PROTOCOL_VERSION: http::HeaderName =
+    http::HeaderName::from_static("mcp-protocol-version");
+const MCP_METHOD: http::HeaderName = http::HeaderName::from_static("mcp-method");
+const MCP_NAME: http::HeaderName = http::HeaderName::from_static("mcp-name");
+
 /// The first protocol version whose requests carry `Mcp-Method` / `Mcp-Name`.
 const STANDARD_HEADERS_VERSION: &str = "2026-07-28";
 
@@ -79,12 +84,8 @@ struct PeekParams<'a> {
     uri: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum PeekMessage<'a> {
-    #[serde(borrow)]
     Batch(Vec<Peek<'a>>),
-    #[serde(borrow)]
     One(Peek<'a>),
 }
 
@@ -157,7 +158,16 @@ impl PolicyGuard {
     ) -> Result<(Vec<RateSlot>, bool), Rejection> {
         // Fail closed: a body this strict parse refuses (not JSON, duplicate keys, odd shapes)
         // could be read differently by a laxer parser behind us.
-        let Ok(message) = serde_json::from_slice::<PeekMessage<'_>>(body) else {
+        // Dispatch on the first byte: `#[serde(untagged)]` would buffer the whole body into
+        // serde's `Content` tree and parse it twice (one attempt per variant).
+        let message = match body
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            Some(b'[') => serde_json::from_slice::<Vec<Peek<'_>>>(body).map(PeekMessage::Batch),
+            _ => serde_json::from_slice::<Peek<'_>>(body).map(PeekMessage::One),
+        };
+        let Ok(message) = message else {
             return Err(Rejection::InvalidRequest(
                 "the request body is not a well-formed JSON-RPC message",
             ));
@@ -220,12 +230,12 @@ impl OperationGuard for PolicyGuard {
             }
             let headers = req.headers();
             let modern = headers
-                .get("mcp-protocol-version")
+                .get(MCP_PROTOCOL_VERSION)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v >= STANDARD_HEADERS_VERSION);
             if modern {
-                let method = headers.get("mcp-method").and_then(|v| v.to_str().ok());
-                let name = headers.get("mcp-name").and_then(|v| v.to_str().ok());
+                let method = headers.get(MCP_METHOD).and_then(|v| v.to_str().ok());
+                let name = headers.get(MCP_NAME).and_then(|v| v.to_str().ok());
                 match (method, name) {
                     (Some(method), _) if kind_of(method).is_none() => {
                         return allow(req);

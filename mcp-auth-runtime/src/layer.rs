@@ -573,11 +573,21 @@ pub fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, Rejec
 
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(t: &str) -> bool {
+    /// `B64TOKEN[b]`: whether byte `b` may appear in a `b64token` before the padding.
+    const B64TOKEN: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            table[i] =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            i += 1;
+        }
+        table
+    };
     let body = t.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    // Fold instead of `all`: no early exit, so the loop has no data-dependent branch.
+    !body.is_empty() && body.bytes().fold(true, |ok, b| ok & B64TOKEN[b as usize])
 }
 
 #[cfg(test)]

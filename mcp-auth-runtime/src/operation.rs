@@ -10,6 +10,9 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 
 use crate::{AccessToken, challenge::Rejection};
 
+const MCP_METHOD: http::HeaderName = http::HeaderName::from_static("mcp-method");
+const MCP_NAME: http::HeaderName = http::HeaderName::from_static("mcp-name");
+
 /// The outcome of an [`OperationGuard`].
 #[derive(Debug)]
 #[non_exhaustive]
@@ -53,8 +56,8 @@ impl Operation {
     /// From the `Mcp-Method` and `Mcp-Name` headers of protocol 2026-07-28.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         Self {
-            method: headers.get("mcp-method").cloned(),
-            item: headers.get("mcp-name").cloned(),
+            method: headers.get(MCP_METHOD).cloned(),
+            item: headers.get(MCP_NAME).cloned(),
             hidden: false,
         }
     }

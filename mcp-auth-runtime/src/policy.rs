@@ -14,7 +14,36 @@
 //!   [`Undeclared::Deny`];
 //! - without an identity only open items are allowed.
 
-use std::{collections::HashMap, sync::OnceLock};
+use std::{
+    collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
+    sync::OnceLock,
+};
+
+/// FxHash (rustc's): the maps here are built once from the macros' static names and only
+/// looked up afterwards, so an attacker-chosen name cannot grow a probe chain; SipHash's
+/// flooding resistance buys nothing and costs ~20 ns per lookup.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type NameMap<V> = HashMap<&'static str, V, BuildHasherDefault<Fx>>;
 
 use crate::{
     AccessToken,
@@ -190,14 +219,14 @@ impl Bits {
 /// Names → indexes, with each index's closure under the hierarchy.
 #[derive(Debug, Default)]
 struct Lattice {
-    index: HashMap<&'static str, usize>,
+    index: NameMap<usize>,
     closure: Vec<Bits>,
 }
 
 impl Lattice {
     fn build(hierarchy: HierarchyTable, mentioned: impl Iterator<Item = &'static str>) -> Self {
         let mut names: Vec<&'static str> = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = NameMap::default();
         let mut add = |n: &'static str, names: &mut Vec<&'static str>| {
             index.entry(n).or_insert_with(|| {
                 names.push(n);
@@ -291,9 +320,9 @@ pub struct Policy {
     table: PolicyTable,
     scopes: Lattice,
     roles: Lattice,
-    tools: HashMap<&'static str, Compiled>,
-    prompts: HashMap<&'static str, Compiled>,
-    resources: HashMap<&'static str, Compiled>,
+    tools: NameMap<Compiled>,
+    prompts: NameMap<Compiled>,
+    resources: NameMap<Compiled>,
     templates: Vec<(UriTemplate, Compiled)>,
     /// The declared rates, one slot per rated item.
     rates: Vec<Rate>,
@@ -360,7 +389,7 @@ impl Policy {
             roles: roles.mask(item.requirement.roles),
             challenge: item.requirement.scopes.join(" ").into_boxed_str(),
         };
-        let mut map = |items: &'static [Item]| -> HashMap<&'static str, Compiled> {
+        let mut map = |items: &'static [Item]| -> NameMap<Compiled> {
             items.iter().map(|i| (i.name, compile(i))).collect()
         };
         let tools = map(table.tools);

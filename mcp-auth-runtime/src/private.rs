@@ -260,8 +260,16 @@ pub fn list_tools<S: MaybeSend + 'static>(
 ) -> Result<ListToolsResult, ErrorData> {
     let caller = Caller::of(policy, context);
     let (ttl_ms, cache_scope) = private_cache(context);
-    let mut tools = router.list_all();
-    tools.retain(|t| caller.may(ItemKind::Tool, &t.name));
+    // Decide first and clone only what the caller may see (`list_all` clones every tool).
+    let mut tools: Vec<_> = router
+        .map
+        .values()
+        .filter(|route| {
+            !router.is_disabled(route.name()) && caller.may(ItemKind::Tool, route.name())
+        })
+        .map(|route| route.attr.clone())
+        .collect();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ListToolsResult {
         result_type: Some(ResultType::COMPLETE),
         meta: None,

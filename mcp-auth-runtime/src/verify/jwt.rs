@@ -36,7 +36,7 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// unreachable or answering garbage → `Unavailable` (503 with a retry hint), anything else →
 /// `Invalid`.
 ///
-/// Verified tokens are cached (by SHA-256 of the token, never past `exp`, 10,000 entries and
+/// Verified tokens are cached (under the SHA-256 of the signature, a hit only for the identical token; never past `exp`, 10,000 entries and
 /// 5 minutes by default), so a busy client costs one signature check per cache lifetime.
 ///
 /// ```no_run
@@ -123,9 +123,17 @@ impl TokenVerifier for JwtVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::invalid("token too large"));
         }
-        let digest = sha256(token);
+        // Cache key: SHA-256 of the signature segment only (unique per token, and a fraction
+        // of its length); a hit counts only when the cached token is this exact string. (A
+        // plain comparison: reaching it takes a token whose signature is already known.)
+        let digest = sha256(
+            token
+                .rsplit_once('.')
+                .map_or(token, |(_, signature)| signature),
+        );
         if let Some((cache, _)) = &inner.cache
             && let Some(hit) = cache.get(&digest, Instant::now())
+            && hit.raw_token() == token
         {
             return if hit.is_expired_at(SystemTime::now()) {
                 Err(VerifyError::Expired)
