@@ -10,14 +10,12 @@
 //! memory, and lookups take constant time. Set `MCP_ADDR` to listen elsewhere.
 
 use mcp_auth::prelude::*;
-use mcp_auth::rmcp::{handler::server::router::tool::ToolRouter, tool, tool_handler, tool_router};
 
 #[derive(Clone)]
-struct Hello {
-    tool_router: ToolRouter<Self>,
-}
+struct Hello;
 
-#[tool_router]
+// Open to any authenticated caller: the server declares no roles or scopes.
+#[mcp_auth::server]
 impl Hello {
     /// Who is calling, from the verified key.
     #[tool]
@@ -29,10 +27,6 @@ impl Hello {
         )
     }
 }
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Hello {}
-impl mcp_auth::Protected for Hello {}
 
 fn random_key() -> String {
     let mut bytes = [0u8; 24];
@@ -69,20 +63,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "try:\n  curl -s {resource} -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' \\\n    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \\\n    -H 'Mcp-Method: tools/call' -H 'Mcp-Name: whoami' \\\n    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"whoami\",\"arguments\":{{}},\"_meta\":{{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{{}}}}}}}}'"
     );
 
-    AuthServer::new(Hello {
-        tool_router: Hello::tool_router(),
-    })
-    .name(env!("CARGO_PKG_NAME"))
-    .version(env!("CARGO_PKG_VERSION"))
-    .verifier(keys)
-    .resource(resource)
-    // The metadata document must name an authorization server; with API keys it is only
-    // informational. Point it at your IdP if clients should be able to get tokens.
-    .authorization_server(
-        std::env::var("MCP_ISSUER").unwrap_or_else(|_| "https://auth.example.com".into()),
-    )
-    .required_scopes(["mcp"])
-    .serve_with_listener(listener)
-    .await?;
+    AuthServer::new(Hello)
+        .name(env!("CARGO_PKG_NAME"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .verifier(keys)
+        .resource(resource)
+        // The metadata document must name an authorization server; with API keys it is only
+        // informational. Point it at your IdP if clients should be able to get tokens.
+        .authorization_server(
+            std::env::var("MCP_ISSUER").unwrap_or_else(|_| "https://auth.example.com".into()),
+        )
+        .required_scopes(["mcp"])
+        .serve_with_listener(listener)
+        .await?;
     Ok(())
 }

@@ -11,15 +11,13 @@
 //! token is printed. Answers are cached (60 s, never past `exp`; refusals 5 s).
 
 use mcp_auth::prelude::*;
-use mcp_auth::rmcp::{handler::server::router::tool::ToolRouter, tool, tool_handler, tool_router};
 use mcp_auth::{DevIssuer, DevUser, Introspection};
 
 #[derive(Clone)]
-struct Hello {
-    tool_router: ToolRouter<Self>,
-}
+struct Hello;
 
-#[tool_router]
+// Open to any authenticated caller: the server declares no roles or scopes.
+#[mcp_auth::server]
 impl Hello {
     /// Who is calling, as the introspection endpoint described the token.
     #[tool]
@@ -32,10 +30,6 @@ impl Hello {
         )
     }
 }
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Hello {}
-impl mcp_auth::Protected for Hello {}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,17 +70,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     println!("\nintrospection: MCP server at {resource}, tokens checked at {endpoint}");
 
-    AuthServer::new(Hello {
-        tool_router: Hello::tool_router(),
-    })
-    .name(env!("CARGO_PKG_NAME"))
-    .version(env!("CARGO_PKG_VERSION"))
-    .verifier(verifier)
-    .resource(resource)
-    .authorization_server(issuer)
-    .required_scopes(["mcp"])
-    .serve_with_listener(listener)
-    .await?;
+    AuthServer::new(Hello)
+        .name(env!("CARGO_PKG_NAME"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .verifier(verifier)
+        .resource(resource)
+        .authorization_server(issuer)
+        .required_scopes(["mcp"])
+        .serve_with_listener(listener)
+        .await?;
     drop(dev);
     Ok(())
 }

@@ -13,15 +13,13 @@
 //! Without `MCP_ISSUER`, the embedded `DevIssuer` plays the IdP and two tokens are printed.
 
 use mcp_auth::prelude::*;
-use mcp_auth::rmcp::{handler::server::router::tool::ToolRouter, tool, tool_handler, tool_router};
 use mcp_auth::{ClaimMapping, DevIssuer, DevUser, JwtVerifier};
 
 #[derive(Clone)]
-struct Hello {
-    tool_router: ToolRouter<Self>,
-}
+struct Hello;
 
-#[tool_router]
+// Open to any authenticated caller: the server declares no roles or scopes.
+#[mcp_auth::server]
 impl Hello {
     /// Who is calling, from the verified token.
     #[tool]
@@ -35,10 +33,6 @@ impl Hello {
         )
     }
 }
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Hello {}
-impl mcp_auth::Protected for Hello {}
 
 fn mapping(preset: Option<&str>) -> ClaimMapping {
     match preset {
@@ -86,17 +80,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("\njwt_jwks: MCP server at {resource}, tokens from {issuer}");
 
-    AuthServer::new(Hello {
-        tool_router: Hello::tool_router(),
-    })
-    .name(env!("CARGO_PKG_NAME"))
-    .version(env!("CARGO_PKG_VERSION"))
-    .verifier(verifier)
-    .resource(resource)
-    .authorization_server(issuer)
-    .required_scopes(["mcp"])
-    .serve_with_listener(listener)
-    .await?;
+    AuthServer::new(Hello)
+        .name(env!("CARGO_PKG_NAME"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .verifier(verifier)
+        .resource(resource)
+        .authorization_server(issuer)
+        .required_scopes(["mcp"])
+        .serve_with_listener(listener)
+        .await?;
     drop(dev);
     Ok(())
 }
