@@ -228,6 +228,7 @@ impl OperationGuard for PolicyGuard {
             if req.method() != Method::POST {
                 return Verdict::Allow(req);
             }
+            let policy = self.policy;
             let headers = req.headers();
             let modern = headers
                 .get(MCP_PROTOCOL_VERSION)
@@ -238,19 +239,19 @@ impl OperationGuard for PolicyGuard {
                 let name = headers.get(MCP_NAME).and_then(|v| v.to_str().ok());
                 match (method, name) {
                     (Some(method), _) if kind_of(method).is_none() => {
-                        return allow(req);
+                        return allow(req, None);
                     }
                     (Some(method), Some(name)) if !name.starts_with("=?") => {
-                        let grants = self.policy.grants(token);
+                        let grants = policy.grants(token);
                         return match self.decide_one(&grants, method, Some(name)) {
                             Outcome::Missing(rejection) => Verdict::Deny(rejection),
                             Outcome::Hidden => {
                                 operation.set_hidden();
-                                allow(req)
+                                allow(req, Some((policy, grants)))
                             }
                             Outcome::Pass(slot) => match self.spend(token, slot.as_slice()) {
                                 Some(rejection) => Verdict::Deny(rejection),
-                                None => allow(req),
+                                None => allow(req, Some((policy, grants))),
                             },
                         };
                     }
@@ -275,7 +276,7 @@ impl OperationGuard for PolicyGuard {
                     });
                 }
             };
-            let grants = self.policy.grants(token);
+            let grants = policy.grants(token);
             let (slots, hidden) = match self.decide_body(&grants, &bytes, operation) {
                 Ok(pass) => pass,
                 Err(rejection) => return Verdict::Deny(rejection),
@@ -286,14 +287,18 @@ impl OperationGuard for PolicyGuard {
             if let Some(rejection) = self.spend(token, &slots) {
                 return Verdict::Deny(rejection);
             }
-            allow(Request::from_parts(parts, Body::from(bytes)))
+            allow(
+                Request::from_parts(parts, Body::from(bytes)),
+                Some((policy, grants)),
+            )
         })
     }
 }
 
-/// Go on, telling the handler that the operation was checked here.
-fn allow(mut req: Request<Body>) -> Verdict {
-    req.extensions_mut().insert(OperationChecked);
+/// Go on, telling the handler that the operation was checked here (and, if they were
+/// expanded, the caller's grants).
+fn allow(mut req: Request<Body>, grants: Option<(&'static Policy, Grants)>) -> Verdict {
+    req.extensions_mut().insert(OperationChecked { grants });
     Verdict::Allow(req)
 }
 

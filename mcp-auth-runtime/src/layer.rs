@@ -491,7 +491,11 @@ async fn authenticate(
         ));
     }
     let raw = bearer_token(headers, shared.max_authorization_bytes)?;
-    let token = match shared.verifier.verify_dyn(raw).await {
+    let verdict = match shared.verifier.verify_now_dyn(raw) {
+        Some(verdict) => verdict,
+        None => shared.verifier.verify_dyn(raw).await,
+    };
+    let token = match verdict {
         Ok(token) => token,
         Err(e) => return Err(verify_rejection(&e)),
     };
@@ -551,6 +555,19 @@ pub fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, Rejec
     if value.len() > max_bytes {
         return Err(Rejection::HeaderTooLarge);
     }
+    // The common case in one pass: `Bearer <b64token>`. A b64token is visible ASCII, so this
+    // skips the header's own ASCII check; anything else takes the path below, which tells the
+    // failures apart.
+    if let Some(token) = value
+        .as_bytes()
+        .split_first_chunk::<7>()
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map(|(_, rest)| rest)
+        .filter(|rest| is_b64token(rest))
+        && let Ok(token) = std::str::from_utf8(token)
+    {
+        return Ok(token);
+    }
     let value = value
         .to_str()
         .map_err(|_| Rejection::InvalidRequest("the Authorization header is not visible ASCII"))?;
@@ -565,29 +582,28 @@ pub fn bearer_token(headers: &HeaderMap, max_bytes: usize) -> Result<&str, Rejec
     if token.is_empty() {
         return Err(Rejection::InvalidRequest("the bearer token is empty"));
     }
-    if !is_b64token(token) {
+    if !is_b64token(token.as_bytes()) {
         return Err(Rejection::InvalidToken("the access token is malformed"));
     }
     Ok(token)
 }
 
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(t: &str) -> bool {
-    /// `B64TOKEN[b]`: whether byte `b` may appear in a `b64token` before the padding.
-    const B64TOKEN: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut i = 0;
-        while i < 256 {
-            let b = i as u8;
-            table[i] =
-                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-            i += 1;
-        }
-        table
-    };
-    let body = t.trim_end_matches('=');
-    // Fold instead of `all`: no early exit, so the loop has no data-dependent branch.
-    !body.is_empty() && body.bytes().fold(true, |ok, b| ok & B64TOKEN[b as usize])
+fn is_b64token(t: &[u8]) -> bool {
+    let padding = t.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &t[..t.len() - padding];
+    // Branch-free per byte with no early exit, so the compiler vectorizes it: ~1.5
+    // instructions a byte, against ~3 for a lookup table (an RS256 JWT is ~800 bytes).
+    !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64token_byte(b))
+}
+
+/// Whether `b` may appear in a `b64token` before the padding.
+#[inline(always)]
+fn is_b64token_byte(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    // `-` `.` `/` and the digits are one run: 0x2D..=0x39.
+    let dash_to_nine = b.wrapping_sub(b'-') < 13;
+    letter | dash_to_nine | (b == b'+') | (b == b'_') | (b == b'~')
 }
 
 #[cfg(test)]
@@ -647,5 +663,38 @@ mod tests {
             bearer_token(&headers(&[b"Bearer ===="]), 8192),
             Err(Rejection::InvalidToken(_))
         ));
+        assert!(matches!(
+            bearer_token(&headers(&[b"Bearer a=b"]), 8192),
+            Err(Rejection::InvalidToken(_))
+        ));
+        assert_eq!(
+            bearer_token(&headers(&[b"Bearer a/+~_-.Z9=="]), 8192),
+            Ok("a/+~_-.Z9==")
+        );
+    }
+
+    /// The branch-free classifier agrees with RFC 6750's grammar on every byte, wherever it
+    /// stands (the check is vectorized).
+    #[test]
+    fn b64token_bytes_match_the_grammar() {
+        for b in 0..=255u8 {
+            let allowed =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            assert_eq!(is_b64token_byte(b), allowed, "byte {b:#04x}");
+            for at in [0, 1, 63, 64, 65, 130] {
+                let mut token = vec![b'a'; 131];
+                token[at] = b;
+                // `=` is padding at the end, and nowhere else.
+                let padding = b == b'=' && at == token.len() - 1;
+                assert_eq!(
+                    is_b64token(&token),
+                    allowed || padding,
+                    "byte {b:#04x} at {at}"
+                );
+            }
+        }
+        assert!(is_b64token(b"a="));
+        assert!(!is_b64token(b"="));
+        assert!(!is_b64token(b""));
     }
 }

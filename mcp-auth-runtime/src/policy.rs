@@ -191,28 +191,63 @@ pub trait Protected {
     }
 }
 
-/// A bit set over the indexes of a name table.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Bits(Box<[u64]>);
+/// A bit set over the indexes of a name table: inline for up to 128 names (no allocation
+/// when a request's grants are expanded), on the heap beyond.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bits {
+    Inline([u64; 2]),
+    Heap(Box<[u64]>),
+}
+
+impl Default for Bits {
+    fn default() -> Self {
+        Self::Inline([0; 2])
+    }
+}
 
 impl Bits {
     fn zeros(len: usize) -> Self {
-        Self(vec![0; len.div_ceil(64)].into_boxed_slice())
+        if len <= 128 {
+            Self::default()
+        } else {
+            Self::Heap(vec![0; len.div_ceil(64)].into_boxed_slice())
+        }
+    }
+    fn words(&self) -> &[u64] {
+        match self {
+            Self::Inline(w) => w,
+            Self::Heap(w) => w,
+        }
+    }
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            Self::Inline(w) => w,
+            Self::Heap(w) => w,
+        }
+    }
+    fn get(&self, i: usize) -> bool {
+        self.words()[i / 64] & (1 << (i % 64)) != 0
     }
     fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+        self.words_mut()[i / 64] |= 1 << (i % 64);
     }
     fn or(&mut self, other: &Bits) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+        for (a, b) in self.words_mut().iter_mut().zip(other.words()) {
             *a |= *b;
         }
     }
     /// Every bit of `self` is in `have`.
     fn subset_of(&self, have: &Bits) -> bool {
-        self.0.iter().zip(have.0.iter()).all(|(n, h)| n & !h == 0)
+        self.words()
+            .iter()
+            .zip(have.words())
+            .all(|(n, h)| n & !h == 0)
     }
     fn intersects(&self, have: &Bits) -> bool {
-        self.0.iter().zip(have.0.iter()).any(|(n, h)| n & h != 0)
+        self.words()
+            .iter()
+            .zip(have.words())
+            .any(|(n, h)| n & h != 0)
     }
 }
 
@@ -263,7 +298,7 @@ impl Lattice {
             for i in 0..len {
                 let mut next = closure[i].clone();
                 for j in 0..len {
-                    if i != j && closure[i].0[j / 64] & (1 << (j % 64)) != 0 {
+                    if i != j && closure[i].get(j) {
                         next.or(&closure[j]);
                     }
                 }
@@ -747,6 +782,59 @@ mod tests {
                 scopes: "notes:read"
             }
         );
+    }
+
+    /// Past 128 names the bit sets move to the heap: the same answers, across word edges.
+    #[test]
+    fn large_hierarchies_cross_the_inline_limit() {
+        for len in [127, 128, 129, 300] {
+            // s0 ⊃ s1 ⊃ … ⊃ s{len-1}; tool t{i} requires s{i}.
+            let names: &'static [&'static str] = (0..len)
+                .map(|i| &*format!("s{i}").leak())
+                .collect::<Vec<_>>()
+                .leak();
+            let scopes: HierarchyTable = (0..len)
+                .map(|i| (names[i], &names[(i + 1).min(len)..]))
+                .collect::<Vec<_>>()
+                .leak();
+            let tools: &'static [Item] = (0..len)
+                .map(|i| Item {
+                    name: names[i],
+                    requirement: Requirement {
+                        scopes: std::slice::from_ref(&names[i]),
+                        roles: &[],
+                    },
+                    rate: None,
+                })
+                .collect::<Vec<_>>()
+                .leak();
+            let p = Policy::compile(PolicyTable {
+                tools,
+                scopes,
+                ..PolicyTable::OPEN
+            });
+            for held in [0, 63, 64, 65, 127, 128, len - 1] {
+                if held >= len {
+                    continue;
+                }
+                let g = p.grants(&token(&[names[held]], &[]));
+                for i in [0, held.saturating_sub(1), held, held + 1, len - 1] {
+                    if i >= len {
+                        continue;
+                    }
+                    let expected = if i >= held {
+                        Decision::Allow
+                    } else {
+                        Decision::MissingScopes { scopes: names[i] }
+                    };
+                    assert_eq!(
+                        p.decide(Some(&g), ItemKind::Tool, names[i]),
+                        expected,
+                        "{len} names, holding s{held}, tool t{i}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -56,13 +56,18 @@ pub struct Caller<'p> {
 impl<'p> Caller<'p> {
     pub fn of(policy: &'p Policy, ctx: &RequestContext<RoleServer>) -> Self {
         let token = token_from_context(ctx);
-        let grants = token.as_ref().map(|t| policy.grants(t));
         let parts = ctx.extensions.get::<http::request::Parts>();
+        let checked = parts.and_then(|p| p.extensions.get::<OperationChecked>());
+        // The guard's expansion of the same token, if it made one under this policy.
+        let grants = match checked.and_then(|c| c.grants.as_ref()) {
+            Some((under, grants)) if std::ptr::eq(*under, policy) => Some(grants.clone()),
+            _ => token.as_ref().map(|t| policy.grants(t)),
+        };
         Self {
             policy,
             token,
             grants,
-            checked: parts.is_some_and(|p| p.extensions.get::<OperationChecked>().is_some()),
+            checked: checked.is_some(),
             http: parts.is_some(),
             start: Instant::now(),
         }

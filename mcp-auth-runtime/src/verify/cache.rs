@@ -1,9 +1,10 @@
-//! A bounded least-recently-used cache with a deadline per entry, keyed by the SHA-256 of a
-//! token (the token itself is never a key). Used for verified JWTs and introspection answers.
+//! A bounded least-recently-used cache with a deadline per entry, keyed by 32 bytes that
+//! identify a token: the SHA-256 of an opaque token (introspection answers), or the tail of a
+//! verified JWT's signature (verified JWTs). Callers confirm a hit against the whole token.
 
 use std::{collections::HashMap, sync::Mutex, time::Instant};
 
-/// The cache key: SHA-256 of the bearer string.
+/// The cache key: 32 bytes identifying a token.
 pub(crate) type Digest = [u8; 32];
 
 const NIL: usize = usize::MAX;

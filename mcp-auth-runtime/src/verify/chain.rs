@@ -83,6 +83,20 @@ impl TokenVerifier for Chain {
         }
         Err(verdict.unwrap_or_else(|| VerifyError::invalid("no verifier configured")))
     }
+
+    /// An answer at once only if every verifier it has to ask answers at once.
+    fn verify_now(&self, token: &str) -> Option<Result<AccessToken, VerifyError>> {
+        let mut verdict: Option<VerifyError> = None;
+        for verifier in &self.verifiers {
+            match verifier.verify_now_dyn(token)? {
+                Ok(t) => return Some(Ok(t)),
+                Err(e) => verdict = Some(combine(verdict, e)),
+            }
+        }
+        Some(Err(verdict.unwrap_or_else(|| {
+            VerifyError::invalid("no verifier configured")
+        })))
+    }
 }
 
 fn rank(e: &VerifyError) -> u8 {
@@ -176,5 +190,31 @@ mod tests {
             block(Chain::new().verify("t")),
             Err(VerifyError::Invalid(_))
         ));
+    }
+
+    /// `verify_now` answers only when every verifier it reaches answers at once, and then
+    /// exactly as `verify` does.
+    #[test]
+    fn answers_at_once_only_when_every_step_does() {
+        use crate::StaticTokens;
+        let keys = || StaticTokens::new().with_token("k", AccessToken::builder("").subject("key"));
+        let chain = Chain::new().or(keys()).or(Fixed(Ok("async")));
+        assert_eq!(
+            chain.verify_now("k").unwrap().unwrap().subject(),
+            Some("key")
+        );
+        // The static keys refuse `other`, the next verifier would have to be awaited.
+        assert!(chain.verify_now("other").is_none());
+        assert_eq!(
+            block(chain.verify("other")).unwrap().subject(),
+            Some("async")
+        );
+
+        let only_keys = Chain::new().or(keys()).or(keys());
+        assert_eq!(
+            only_keys.verify_now("other").unwrap().unwrap_err(),
+            block(only_keys.verify("other")).unwrap_err()
+        );
+        assert!(Chain::new().verify_now("t").unwrap().is_err());
     }
 }

@@ -263,20 +263,10 @@ impl IntrospectionBuilder {
 impl TokenVerifier for Introspection {
     async fn verify(&self, token: &str) -> Result<AccessToken, VerifyError> {
         let inner = &*self.inner;
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(VerifyError::invalid("token too large"));
+        if let Some(verdict) = self.verify_now(token) {
+            return verdict;
         }
         let digest = sha256(token);
-        if let Some(cache) = &inner.cache {
-            match cache.get(&digest, Instant::now()) {
-                Some(Answer::Active(t)) if t.is_expired_at(SystemTime::now()) => {
-                    return Err(VerifyError::Expired);
-                }
-                Some(Answer::Active(t)) => return Ok(t),
-                Some(Answer::Refused(e)) => return Err(e),
-                None => {}
-            }
-        }
         let answer = self.ask(token).await?;
         let now = Instant::now();
         if let Some(cache) = &inner.cache {
@@ -301,6 +291,19 @@ impl TokenVerifier for Introspection {
             }
         }
         answer
+    }
+
+    /// A refusal of an oversized token, or the cached answer of the endpoint.
+    fn verify_now(&self, token: &str) -> Option<Result<AccessToken, VerifyError>> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Some(Err(VerifyError::invalid("token too large")));
+        }
+        let cache = self.inner.cache.as_ref()?;
+        Some(match cache.get(&sha256(token), Instant::now())? {
+            Answer::Active(t) if t.is_expired_at(SystemTime::now()) => Err(VerifyError::Expired),
+            Answer::Active(t) => Ok(t),
+            Answer::Refused(e) => Err(e),
+        })
     }
 }
 

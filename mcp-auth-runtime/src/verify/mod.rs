@@ -97,6 +97,23 @@ impl VerifyError {
 pub trait TokenVerifier: Send + Sync + 'static {
     /// Verify `token` (the part after `Bearer `).
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send;
+
+    /// The verdict on `token` if it can be reached at once, without I/O: a cache hit, or a
+    /// check that never waits. The layer asks this first and awaits [`verify`](Self::verify)
+    /// only on `None`, which keeps the common case free of a boxed future. When it answers,
+    /// it must answer exactly as `verify` would. The default is `None`.
+    ///
+    /// ```
+    /// use mcp_auth_runtime::{AccessToken, StaticTokens, TokenVerifier};
+    ///
+    /// let keys = StaticTokens::new().with_token("sk-1", AccessToken::builder("").subject("ci"));
+    /// let verdict = keys.verify_now("sk-1").expect("static keys never wait");
+    /// assert_eq!(verdict.unwrap().subject(), Some("ci"));
+    /// ```
+    fn verify_now(&self, token: &str) -> Option<Result<AccessToken, VerifyError>> {
+        let _ = token;
+        None
+    }
 }
 
 /// Object-safe form of [`TokenVerifier`], implemented for every verifier. The layer stores
@@ -107,6 +124,8 @@ pub trait DynVerifier: Send + Sync + 'static {
         &'a self,
         token: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<AccessToken, VerifyError>> + Send + 'a>>;
+
+    fn verify_now_dyn(&self, token: &str) -> Option<Result<AccessToken, VerifyError>>;
 }
 
 impl<T: TokenVerifier> DynVerifier for T {
@@ -116,11 +135,19 @@ impl<T: TokenVerifier> DynVerifier for T {
     ) -> Pin<Box<dyn Future<Output = Result<AccessToken, VerifyError>> + Send + 'a>> {
         Box::pin(self.verify(token))
     }
+
+    fn verify_now_dyn(&self, token: &str) -> Option<Result<AccessToken, VerifyError>> {
+        self.verify_now(token)
+    }
 }
 
 impl<T: TokenVerifier> TokenVerifier for Arc<T> {
     fn verify(&self, token: &str) -> impl Future<Output = Result<AccessToken, VerifyError>> + Send {
         (**self).verify(token)
+    }
+
+    fn verify_now(&self, token: &str) -> Option<Result<AccessToken, VerifyError>> {
+        (**self).verify_now(token)
     }
 }
 
