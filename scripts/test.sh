@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: installs what the tests need (the official
 # TypeScript and Python MCP clients, idempotently), checks formatting and lints, then runs
-# unit, integration, interop, conformance, trybuild UI and doc tests, a bounded fuzz smoke run
-# and a smoke run of the load benchmark.
+# unit, integration, interop, conformance, trybuild UI and doc tests (then checks that nothing
+# the suite logged contains a token it issued), a bounded fuzz smoke run and a smoke run of
+# the load benchmark.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,8 +13,16 @@ echo "test: cargo fmt --check"
 cargo fmt --all -- --check
 echo "test: cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "test: cargo test"
+# Every test process logs every crate at TRACE to one file, and records the tokens and
+# secrets it issued; afterwards one test looks for each of them in every line.
+log_dir="$PWD/target/test-log"
+rm -rf "$log_dir" && mkdir -p "$log_dir"
+export MCP_AUTH_TEST_LOG="$log_dir/suite.jsonl"
+echo "test: cargo test (the whole suite logging at TRACE to target/test-log/suite.jsonl)"
 cargo test --workspace --all-targets
+echo "test: no issued token or secret in any line the suite logged"
+cargo test --test audit --quiet -- --ignored --exact suite_log_has_no_issued_token --nocapture
+unset MCP_AUTH_TEST_LOG
 echo "test: doctests"
 cargo test --workspace --doc --quiet
 echo "test: fuzz smoke (every target, bounded)"

@@ -9,9 +9,9 @@ mod common;
 mod hardening;
 
 use std::{
-    collections::BTreeMap,
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -26,38 +26,14 @@ use mcp_auth::{
 };
 use serde_json::{Value, json};
 
-#[path = "hardening/test_log.rs"]
-mod test_log;
+use common::test_log;
 
-/// Everything logged in this process, as JSON lines.
-#[derive(Clone, Default)]
+/// Everything logged in this process since the first [`capture`], as JSON lines.
+#[derive(Clone)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn capture() -> Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .try_init()
-                .expect("the only subscriber of this test process");
-            capture
-        })
-        .clone()
+    Capture(test_log::capture())
 }
 
 impl Capture {
@@ -376,15 +352,7 @@ async fn every_decision_is_audited_and_no_token_is_ever_logged() {
             panic!("a credential reached the log: {line}");
         }
     }
-    // Part of a whole-suite run (MCP_AUTH_TEST_LOG): add this capture and these tokens.
-    if let Some(path) = std::env::var_os(test_log::ENV) {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-    }
+    // Part of a whole-suite run (MCP_AUTH_TEST_LOG), whose log has these lines too.
     test_log::issued(secrets.iter().map(String::as_str));
 
     // ---- The audit events. ----
@@ -530,24 +498,92 @@ async fn every_decision_is_audited_and_no_token_is_ever_logged() {
     }
 }
 
-/// With `MCP_AUTH_TEST_LOG=<path>` the whole suite logs there (see `tests/hardening/test_log.rs`);
-/// run this afterwards to grep that log for every token the suite issued.
+/// With `MCP_AUTH_TEST_LOG=<path>` the whole suite logs there at TRACE, every crate (see
+/// `tests/hardening/test_log.rs`); `scripts/test.sh` then runs this to look for every token
+/// and client secret the suite issued, in every line, in one pass.
 #[test]
-#[ignore = "run after the suite with MCP_AUTH_TEST_LOG set"]
+#[ignore = "run after the suite with MCP_AUTH_TEST_LOG set (scripts/test.sh does)"]
 fn suite_log_has_no_issued_token() {
     let path = std::env::var(test_log::ENV).expect("MCP_AUTH_TEST_LOG names the suite's log");
-    let log = std::fs::read_to_string(&path).expect("the suite's log");
-    let tokens = std::fs::read_to_string(format!("{path}.tokens")).expect("the issued tokens");
-    let tokens: Vec<&str> = tokens.lines().filter(|t| t.len() >= 16).collect();
-    assert!(!tokens.is_empty(), "no token was recorded");
-    for line in log.lines() {
-        for t in &tokens {
-            assert!(!line.contains(t), "a token reached the log: {line}");
+    let scan = scan_log(Path::new(&path)).unwrap_or_else(|leak| panic!("{leak}"));
+    assert!(scan.tokens >= 100, "only {} tokens recorded", scan.tokens);
+    assert!(
+        scan.lines >= 10_000,
+        "the suite's log has only {} lines",
+        scan.lines
+    );
+    eprintln!(
+        "{} log lines ({} MiB), {} issued tokens and secrets: none logged",
+        scan.lines,
+        scan.bytes >> 20,
+        scan.tokens
+    );
+}
+
+/// The check itself finds a token wherever it is in a line, and only then.
+#[test]
+fn the_suite_log_check_finds_a_planted_token() {
+    let dir = std::env::temp_dir().join(format!("mcp-auth-log-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("suite.jsonl");
+    let planted = random_token("planted");
+    let other = random_token("other");
+    std::fs::write(
+        log.with_extension("jsonl.tokens"),
+        format!("{other}\n{planted}\nshort\n"),
+    )
+    .unwrap();
+    let clean = "{\"fields\":{\"message\":\"request allowed\"}}\n".repeat(3);
+    std::fs::write(&log, &clean).unwrap();
+    let scan = scan_log(&log).expect("a clean log passes");
+    assert_eq!(
+        (scan.lines, scan.tokens),
+        (3, 2),
+        "short entries are not searched for"
+    );
+
+    std::fs::write(
+        &log,
+        format!("{clean}{{\"authorization\":\"Bearer {planted}\"}}\n{clean}"),
+    )
+    .unwrap();
+    let leak = scan_log(&log).expect_err("the planted token is found");
+    assert!(leak.contains("line 4"), "{leak}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[derive(Debug)]
+struct Scan {
+    lines: u64,
+    bytes: u64,
+    tokens: usize,
+}
+
+/// Every line of the log at `path` against every entry (>= 16 bytes) of `<path>.tokens`.
+fn scan_log(path: &Path) -> Result<Scan, String> {
+    use std::io::BufRead;
+    let mut list = path.as_os_str().to_owned();
+    list.push(".tokens");
+    let issued = std::fs::read_to_string(&list).expect("the issued tokens");
+    let issued: BTreeSet<&str> = issued.lines().filter(|t| t.len() >= 16).collect();
+    let finder = aho_corasick::AhoCorasick::new(&issued).expect("automaton");
+    let log = std::io::BufReader::new(std::fs::File::open(path).expect("the log"));
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    for line in log.split(b'\n') {
+        let line = line.expect("read the log");
+        lines += 1;
+        bytes += line.len() as u64 + 1;
+        if let Some(m) = finder.find(&line) {
+            return Err(format!(
+                "an issued credential reached the log at line {lines}, byte {}: {}",
+                m.start(),
+                String::from_utf8_lossy(&line)
+            ));
         }
     }
-    eprintln!(
-        "{} log lines, {} tokens: none logged",
-        log.lines().count(),
-        tokens.len()
-    );
+    Ok(Scan {
+        lines,
+        bytes,
+        tokens: issued.len(),
+    })
 }

@@ -25,6 +25,8 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/rbac.rs"]
 mod rbac;
+#[path = "hardening/test_log.rs"]
+mod test_log;
 
 use std::{
     collections::BTreeSet,
@@ -158,7 +160,8 @@ async fn start() -> Server {
                 .roles([*role]);
             ((*name).to_owned(), issuer.mint(&user))
         })
-        .collect();
+        .collect::<Vec<(String, String)>>();
+    test_log::watch(tokens.iter().map(|(_, t)| t.as_str()));
     let router = AuthServer::new(rbac::Notes::seeded())
         .name("notes")
         .verifier(issuer.verifier(&url).build().expect("verifier"))

@@ -18,6 +18,8 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/conformance.rs"]
 mod fixture;
+#[path = "hardening/test_log.rs"]
+mod test_log;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -296,6 +298,7 @@ async fn run_suite(suite: &Suite, with_token: bool) -> (Run, fixture::Fixture) {
         .await
         .expect("bind 127.0.0.1:0");
     let fx = fixture::start(listener).await.expect("start the fixture");
+    test_log::watch([fx.token.as_str()]);
     let origin = fx.url.trim_end_matches("/mcp").to_owned();
     let out = compat_dir().join("runs").join(format!(
         "{}-{}",

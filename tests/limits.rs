@@ -65,6 +65,74 @@ async fn oversized_request_headers_are_refused_by_the_server() {
     assert_eq!(res.status(), 200, "and keeps serving");
 }
 
+/// A client that holds a connection without completing a request (slowloris) is disconnected
+/// once the header read timeout passes: silent after connecting, stalled in the first bytes
+/// (before the server knows HTTP/1.1 from HTTP/2), or trickling its headers a byte at a
+/// time. A client that sends its headers in time is served, kept-alive connection included.
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off() {
+    let timeout = Duration::from_millis(600);
+    let alice = User::new("alice");
+    let s = serve(|url| {
+        server(Limited::default(), url)
+            .verifier(keys(&[&alice], &["mcp"], &[]))
+            .header_read_timeout(timeout)
+    })
+    .await;
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Slow: ",
+        s.port
+    );
+    for (case, first, trickle) in [
+        ("silent", "", false),
+        ("one byte of the HTTP/2 preface", "P", false),
+        ("trickled headers", head.as_str(), true),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        tcp.write_all(first.as_bytes()).await.unwrap();
+        let closed = async {
+            let mut buf = [0u8; 256];
+            loop {
+                if trickle {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Writing to a connection the server closed fails sooner or later.
+                    if tcp.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                    let read = tokio::time::timeout(Duration::from_millis(1), tcp.read(&mut buf));
+                    if let Ok(Ok(0) | Err(_)) = read.await {
+                        return;
+                    }
+                } else if let Ok(0) | Err(_) = tcp.read(&mut buf).await {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), closed)
+            .await
+            .unwrap_or_else(|_| panic!("{case}: still connected after 10 s"));
+        let held = started.elapsed();
+        assert!(
+            held >= timeout && held < timeout * 4,
+            "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
+        );
+    }
+
+    // Headers in time: served, twice on one kept-alive connection with a pause between.
+    let c = client();
+    for _ in 0..2 {
+        let res = call(&c, &s.url, Some(&alice.token), "free")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A raw HTTP/1.1 request with a chunked body (no `Content-Length`): status and body.
 async fn chunked(port: u16, token: &str, version: &str, extra: &str, body: &[u8]) -> (u16, String) {
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))

@@ -141,6 +141,9 @@ async fn run(mode: Mode) {
     };
 
     let mut callers = callers(&url);
+    // Part of the suite-wide log check (MCP_AUTH_TEST_LOG): these tokens and the HMAC secret.
+    common::test_log::watch(callers.iter().map(|c| c.token.as_str()));
+    common::test_log::issued([std::str::from_utf8(SECRET).unwrap()]);
     let setup = Instant::now();
     if mode == Mode::LegacySessions {
         // One session per principal, opened 64 at a time.

@@ -42,7 +42,8 @@ pub use policy::Protected;
 pub use ratelimit::{IntoRate, Rate, RateError};
 pub use resource::{ProtectedResource, ProtectedResourceBuilder, WELL_KNOWN_PRM};
 pub use server::{
-    AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY, serve_router,
+    AuthServer, Authenticated, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_CAPACITY,
+    HEADER_READ_TIMEOUT, SHUTDOWN_GRACE, serve_router,
 };
 pub use stdio::{StdioAuth, StdioAuthError, serve_stdio};
 pub use token::{AccessToken, AccessTokenBuilder};

@@ -22,9 +22,13 @@ use mcp_auth::prelude::*;
 use mcp_auth::rmcp::{handler::server::router::tool::ToolRouter, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
 
+#[path = "../hardening/test_log.rs"]
+mod test_log;
+
 /// The introspection client the IdP accepts.
 pub const CLIENT_ID: &str = "mcp-rs";
-pub const CLIENT_SECRET: &str = "rs-secret";
+/// Long enough for the suite's log check to look for it.
+pub const CLIENT_SECRET: &str = "rs-secret-5c0f8e2a9b1d4763";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -110,6 +114,7 @@ impl Idp {
     }
 
     pub async fn start_with(opts: IdpOptions) -> Self {
+        test_log::watch([CLIENT_SECRET]);
         let root = root();
         assert!(
             root.join("interop/node_modules/oauth2-mock-server")
@@ -207,7 +212,9 @@ impl Idp {
             .expect("POST /token");
         assert_eq!(res.status(), 200, "token endpoint refused");
         let v: Value = res.json().await.expect("token JSON");
-        v["access_token"].as_str().expect("access_token").to_owned()
+        let token = v["access_token"].as_str().expect("access_token").to_owned();
+        test_log::watch([token.as_str()]);
+        token
     }
 
     /// Requests the IdP has served, by endpoint (`jwks`, `openid-configuration`,
@@ -251,7 +258,9 @@ impl Idp {
     /// A token with this issuer's `iss`, signed by a key the IdP never published.
     pub async fn orphan_token(&self, claims: Value) -> String {
         let v: Value = self.control_post("orphan-token", &claims.to_string()).await;
-        v["token"].as_str().expect("token").to_owned()
+        let token = v["token"].as_str().expect("token").to_owned();
+        test_log::watch([token.as_str()]);
+        token
     }
 
     async fn control_get<T: serde::de::DeserializeOwned>(&self, what: &str) -> T {

@@ -13,6 +13,9 @@ use std::{
     time::Duration,
 };
 
+#[path = "../hardening/test_log.rs"]
+pub mod test_log;
+
 use mcp_auth::prelude::*;
 use mcp_auth::rmcp::{
     ErrorData,
@@ -393,6 +396,8 @@ pub async fn start_with(opts: Options) -> TestServer {
     let base = format!("http://{addr}");
     let url = format!("{base}/mcp");
     let tokens = Tokens::generate(opts.users);
+    // A whole-suite run with MCP_AUTH_TEST_LOG set: log everything, remember these tokens.
+    test_log::watch(tokens.all_raw());
     let calls = Arc::new(AtomicUsize::new(0));
 
     let server = AuthServer::new(TestTools::new(calls.clone()));

@@ -106,6 +106,7 @@ impl User {
 
 /// `StaticTokens` for `users`, each with `scopes` and `roles`.
 pub fn keys(users: &[&User], scopes: &[&str], roles: &[&str]) -> StaticTokens {
+    crate::common::test_log::watch(users.iter().map(|u| u.token.as_str()));
     let mut keys = StaticTokens::new();
     for u in users {
         keys.insert(

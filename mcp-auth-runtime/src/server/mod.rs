@@ -2,12 +2,9 @@
 
 mod handler;
 mod metadata;
+mod serve;
 
-use std::{
-    future::Future,
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::{net::IpAddr, sync::Arc};
 
 use axum::Router;
 use rmcp::{
@@ -20,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use handler::Authenticated;
 use handler::InfoOverride;
+pub use serve::{HEADER_READ_TIMEOUT, SHUTDOWN_GRACE, serve_router};
+use serve::{ServeOptions, serve_router_with, shutdown_signal};
 
 use crate::{
     AuthLayer, Lockout, PolicyGuard, ProtectedResource, TokenVerifier,
@@ -82,7 +81,7 @@ pub struct AuthServer<H> {
     health_path: Option<String>,
     allow_insecure_http: bool,
     cancellation: CancellationToken,
-    shutdown_grace: std::time::Duration,
+    serve_options: ServeOptions,
     guard: Option<Arc<dyn OperationGuard>>,
     lockout: Option<Lockout>,
     per_ip: Option<Result<Rate, RateError>>,
@@ -128,7 +127,7 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
             health_path: None,
             allow_insecure_http: false,
             cancellation: CancellationToken::new(),
-            shutdown_grace: SHUTDOWN_GRACE,
+            serve_options: ServeOptions::default(),
             guard: None,
             lockout: Some(Lockout::default()),
             per_ip: None,
@@ -252,7 +251,26 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
     /// How long a shutdown waits for open connections (streams included) before closing them
     /// (default 10 s).
     pub fn shutdown_grace(mut self, grace: std::time::Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.serve_options.grace = grace;
+        self
+    }
+
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (default [`HEADER_READ_TIMEOUT`], 30 s). Bounds what a slowloris client (one
+    /// that trickles its headers a byte at a time) can hold; HTTP/1.1 only, the limit applies
+    /// to every request of a kept-alive connection.
+    ///
+    /// ```
+    /// # use mcp_auth_runtime::{AuthServer, StaticTokens};
+    /// # #[derive(Clone)] struct H;
+    /// # impl rmcp::ServerHandler for H {}
+    /// # impl mcp_auth_runtime::Protected for H {}
+    /// let server = AuthServer::new(H)
+    ///     .header_read_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = server;
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.serve_options.header_read_timeout = timeout;
         self
     }
 
@@ -415,7 +433,8 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
     }
 
     /// Bind `addr` and serve until Ctrl-C, SIGTERM or the cancellation token. Sets
-    /// `TCP_NODELAY` on every connection.
+    /// `TCP_NODELAY` on every connection and enforces the
+    /// [header read timeout](Self::header_read_timeout).
     pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> Result<(), ServeError> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         self.serve_with_listener(listener).await
@@ -427,87 +446,8 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
         listener: tokio::net::TcpListener,
     ) -> Result<(), ServeError> {
         let ct = self.cancellation.clone();
-        let grace = self.shutdown_grace;
+        let options = self.serve_options;
         let router = self.into_router()?;
-        serve_router_with_grace(listener, router, shutdown_signal(ct), grace).await
+        serve_router_with(listener, router, shutdown_signal(ct), options).await
     }
-}
-
-/// Serve `router` on `listener` with `TCP_NODELAY` until `shutdown` completes.
-pub async fn serve_router(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    serve_router_with_grace(listener, router, shutdown, SHUTDOWN_GRACE).await
-}
-
-async fn serve_router_with_grace(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
-) -> Result<(), ServeError> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(target: "mcp_auth::server", error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let (began, shutting_down) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = began.send(());
-    };
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .into_future();
-    // Graceful, but bounded: a client holding a stream open must not keep the process alive.
-    let deadline = async {
-        match shutting_down.await {
-            Ok(()) => tokio::time::sleep(grace).await,
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => {
-            tracing::warn!(
-                target: "mcp_auth::server",
-                grace_ms = grace.as_millis() as u64,
-                "connections still open after the shutdown grace period; closing them"
-            );
-        }
-    }
-    Ok(())
-}
-
-/// How long [`serve_router`] waits for open connections after a shutdown signal (see
-/// [`AuthServer::shutdown_grace`]).
-pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-async fn shutdown_signal(ct: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-        _ = ct.cancelled() => {},
-    }
-    ct.cancel();
 }
