@@ -26,8 +26,6 @@ use crate::{
 
 const MCP_PROTOCOL_VERSION: http::HeaderName =
     http::HeaderName::from_static("mcp-protocol-version");
-const MCP_METHOD: http::HeaderName = http::HeaderName::from_static("mcp-method");
-const MCP_NAME: http::HeaderName = http::HeaderName::from_static("mcp-name");
 
 /// The first protocol version whose requests carry `Mcp-Method` / `Mcp-Name`.
 const STANDARD_HEADERS_VERSION: &str = "2026-07-28";
@@ -217,7 +215,80 @@ impl PolicyGuard {
     }
 }
 
+impl PolicyGuard {
+    /// The decision from the headers alone: for anything but a POST, and on protocol
+    /// 2026-07-28 and later when `Mcp-Method` / `Mcp-Name` name the operation (read from
+    /// `operation`, which the layer filled from those headers). `Err` hands the request back
+    /// for the body to be read.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the request is handed back by value: boxing it would cost the allocation this avoids"
+    )]
+    fn decide_from_headers(
+        &self,
+        token: &AccessToken,
+        req: Request<Body>,
+        operation: &mut Operation,
+    ) -> Result<Verdict, Request<Body>> {
+        if req.method() != Method::POST {
+            return Ok(Verdict::Allow(req));
+        }
+        let modern = req
+            .headers()
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v >= STANDARD_HEADERS_VERSION);
+        if !modern {
+            operation.needs_body = true;
+            return Err(req);
+        }
+        if operation.method_header().is_none() {
+            // Not filled in by the layer (a guard driven directly): read the headers here.
+            *operation = Operation::from_headers(req.headers());
+        }
+        let policy = self.policy;
+        let grants = match (operation.method_header(), operation.item_header()) {
+            (Some(method), _) if kind_of(method).is_none() => return Ok(allow(req, None)),
+            (Some(method), Some(name)) if !name.starts_with("=?") => {
+                let grants = policy.grants(token);
+                match self.decide_one(&grants, method, Some(name)) {
+                    Outcome::Missing(rejection) => return Ok(Verdict::Deny(rejection)),
+                    Outcome::Hidden => {
+                        operation.set_hidden();
+                        grants
+                    }
+                    Outcome::Pass(slot) => {
+                        if let Some(rejection) = self.spend(token, slot.as_slice()) {
+                            return Ok(Verdict::Deny(rejection));
+                        }
+                        grants
+                    }
+                }
+            }
+            // Missing or encoded headers: read the body like an older version.
+            _ => {
+                operation.needs_body = true;
+                return Err(req);
+            }
+        };
+        Ok(allow(req, Some((policy, grants))))
+    }
+}
+
 impl OperationGuard for PolicyGuard {
+    #[allow(
+        clippy::result_large_err,
+        reason = "the request is handed back by value: boxing it would cost the allocation this avoids"
+    )]
+    fn check_now(
+        &self,
+        token: &AccessToken,
+        req: Request<Body>,
+        operation: &mut Operation,
+    ) -> Result<Verdict, Request<Body>> {
+        self.decide_from_headers(token, req, operation)
+    }
+
     fn check<'a>(
         &'a self,
         token: &'a AccessToken,
@@ -225,40 +296,16 @@ impl OperationGuard for PolicyGuard {
         operation: &'a mut Operation,
     ) -> BoxFuture<'a, Verdict> {
         Box::pin(async move {
-            if req.method() != Method::POST {
-                return Verdict::Allow(req);
-            }
-            let policy = self.policy;
-            let headers = req.headers();
-            let modern = headers
-                .get(MCP_PROTOCOL_VERSION)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v >= STANDARD_HEADERS_VERSION);
-            if modern {
-                let method = headers.get(MCP_METHOD).and_then(|v| v.to_str().ok());
-                let name = headers.get(MCP_NAME).and_then(|v| v.to_str().ok());
-                match (method, name) {
-                    (Some(method), _) if kind_of(method).is_none() => {
-                        return allow(req, None);
-                    }
-                    (Some(method), Some(name)) if !name.starts_with("=?") => {
-                        let grants = policy.grants(token);
-                        return match self.decide_one(&grants, method, Some(name)) {
-                            Outcome::Missing(rejection) => Verdict::Deny(rejection),
-                            Outcome::Hidden => {
-                                operation.set_hidden();
-                                allow(req, Some((policy, grants)))
-                            }
-                            Outcome::Pass(slot) => match self.spend(token, slot.as_slice()) {
-                                Some(rejection) => Verdict::Deny(rejection),
-                                None => allow(req, Some((policy, grants))),
-                            },
-                        };
-                    }
-                    // Missing or encoded headers: read the body like an older version.
-                    _ => {}
+            // Unless `check_now` already found that the headers do not decide it.
+            let req = if operation.needs_body {
+                req
+            } else {
+                match self.decide_from_headers(token, req, operation) {
+                    Ok(verdict) => return verdict,
+                    Err(req) => req,
                 }
-            }
+            };
+            let policy = self.policy;
             let (parts, body) = req.into_parts();
             let bytes: Bytes = match http_body_util::Limited::new(body, self.max_body_bytes)
                 .collect()
@@ -403,6 +450,73 @@ mod tests {
             })
         ));
         assert_eq!(g.spend(&bob, &slots), None, "bob has his own budget");
+    }
+
+    /// `check_now` decides from the headers alone exactly when it can, with the verdict
+    /// `check` gives; it hands the request back whenever the body must be read.
+    #[test]
+    fn the_synchronous_path_agrees_with_check() {
+        let (g, _) = guard();
+        let token = AccessToken::builder("t")
+            .subject("alice")
+            .scopes(["notes:read"])
+            .build();
+        let request = |method: &str, version: &str, headers: &[(&str, &str)]| {
+            let mut b = Request::builder()
+                .method(method)
+                .header("mcp-protocol-version", version);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            let body =
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete"}}"#;
+            b.body(Body::from(body)).unwrap()
+        };
+        let call = [("mcp-method", "tools/call"), ("mcp-name", "delete")];
+        let list = [("mcp-method", "tools/list")];
+        let encoded = [
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "=?base64?ZGVsZXRl?="),
+        ];
+        let kind = |v: &Verdict| match v {
+            Verdict::Allow(_) => "allow".to_owned(),
+            Verdict::Deny(r) => format!("deny {r:?}"),
+            Verdict::Respond(r) => format!("respond {}", r.status()),
+        };
+        let block = |f: BoxFuture<'_, Verdict>| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(f)
+        };
+        for (what, method, version, headers, at_once) in [
+            ("modern call", "POST", "2026-07-28", &call[..], true),
+            ("modern list", "POST", "2026-07-28", &list[..], true),
+            ("GET stream", "GET", "2026-07-28", &[][..], true),
+            ("encoded name", "POST", "2026-07-28", &encoded[..], false),
+            ("no headers", "POST", "2026-07-28", &[][..], false),
+            ("legacy", "POST", "2025-06-18", &call[..], false),
+        ] {
+            let now = g.check_now(
+                &token,
+                request(method, version, headers),
+                &mut Operation::default(),
+            );
+            assert_eq!(now.is_ok(), at_once, "{what}");
+            let mut op = Operation::default();
+            let later = block(g.check(&token, request(method, version, headers), &mut op));
+            if let Ok(now) = now {
+                assert_eq!(kind(&now), kind(&later), "{what}");
+            }
+        }
+        // The call needs `notes:write`: refused from the headers, and from the body alike.
+        let mut op = Operation::default();
+        let legacy = block(g.check(&token, request("POST", "2025-06-18", &[]), &mut op));
+        assert!(
+            kind(&legacy).contains("InsufficientScope"),
+            "{}",
+            kind(&legacy)
+        );
     }
 
     #[test]

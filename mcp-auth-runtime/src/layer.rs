@@ -335,7 +335,11 @@ where
     };
 
     if let Some(guard) = &shared.guard {
-        match guard.check(&token, req, &mut operation).await {
+        let verdict = match guard.check_now(&token, req, &mut operation) {
+            Ok(verdict) => verdict,
+            Err(req) => guard.check(&token, req, &mut operation).await,
+        };
+        match verdict {
             Verdict::Allow(r) => req = r,
             Verdict::Deny(rejection) => return Ok(deny(&rejection, Some(&token), &operation)),
             Verdict::Respond(response) => {

@@ -40,6 +40,24 @@ pub trait OperationGuard: Send + Sync + 'static {
         req: Request<Body>,
         operation: &'a mut Operation,
     ) -> BoxFuture<'a, Verdict>;
+
+    /// The verdict on `req` if it can be reached without waiting (from the headers alone,
+    /// say), or the request back to have [`check`](Self::check) awaited. The layer asks this
+    /// first, which keeps the common case free of a boxed future. When it answers, it must
+    /// answer exactly as `check` would. The default always hands the request back.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the request is handed back by value: boxing it would cost the allocation this avoids"
+    )]
+    fn check_now(
+        &self,
+        token: &AccessToken,
+        req: Request<Body>,
+        operation: &mut Operation,
+    ) -> Result<Verdict, Request<Body>> {
+        let _ = (token, operation);
+        Err(req)
+    }
 }
 
 /// What a request asks for, as far as the layer can tell — the `method` and `item` of its
@@ -50,6 +68,8 @@ pub struct Operation {
     method: Option<HeaderValue>,
     item: Option<HeaderValue>,
     hidden: bool,
+    /// The policy guard found the headers do not decide this request (its body must be read).
+    pub(crate) needs_body: bool,
 }
 
 fn value(s: &str) -> HeaderValue {
@@ -63,7 +83,18 @@ impl Operation {
             method: headers.get(MCP_METHOD).cloned(),
             item: headers.get(MCP_NAME).cloned(),
             hidden: false,
+            needs_body: false,
         }
+    }
+
+    /// The `Mcp-Method` header as it came, if it is visible ASCII.
+    pub(crate) fn method_header(&self) -> Option<&str> {
+        self.method.as_ref()?.to_str().ok()
+    }
+
+    /// The `Mcp-Name` header as it came, if it is visible ASCII.
+    pub(crate) fn item_header(&self) -> Option<&str> {
+        self.item.as_ref()?.to_str().ok()
     }
 
     /// Record the JSON-RPC method (`tools/call`, …).
