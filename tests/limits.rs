@@ -68,7 +68,8 @@ async fn oversized_request_headers_are_refused_by_the_server() {
 /// A client that holds a connection without completing a request (slowloris) is disconnected
 /// once the header read timeout passes: silent after connecting, stalled in the first bytes
 /// (before the server knows HTTP/1.1 from HTTP/2), or trickling its headers a byte at a
-/// time. A client that sends its headers in time is served, kept-alive connection included.
+/// time. A client that sends its headers in time is served, kept-alive connection included;
+/// with the deadline off, nothing cuts the connection.
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_cut_off() {
     let timeout = Duration::from_millis(600);
@@ -120,6 +121,25 @@ async fn a_client_trickling_its_headers_is_cut_off() {
             "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
         );
     }
+
+    // With the deadline turned off (for a server behind a proxy), nothing cuts a silent
+    // connection: it is still open three timeouts later.
+    let open = serve(|url| {
+        server(Limited::default(), url)
+            .verifier(keys(&[&alice], &["mcp"], &[]))
+            .header_read_timeout(None)
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", open.port))
+        .await
+        .unwrap();
+    tcp.write_all(b"POST /mcp HTTP/1.1\r\n").await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(timeout * 3, tcp.read(&mut buf)).await;
+    assert!(
+        read.is_err(),
+        "without a deadline the connection stays: {read:?}"
+    );
 
     // Headers in time: served, twice on one kept-alive connection with a pause between.
     let c = client();

@@ -256,21 +256,29 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
     }
 
     /// How long a client may take to send a request's headers before its connection is
-    /// closed (default [`HEADER_READ_TIMEOUT`], 30 s). Bounds what a slowloris client (one
-    /// that trickles its headers a byte at a time) can hold; HTTP/1.1 only, the limit applies
-    /// to every request of a kept-alive connection.
+    /// closed (default [`HEADER_READ_TIMEOUT`], 30 s); `None` sets no deadline. Bounds what a
+    /// slowloris client (one that trickles its headers a byte at a time) can hold: HTTP/1.1
+    /// requests on hyper's timer, every one on a kept-alive connection, and the first request
+    /// of any connection.
+    ///
+    /// The deadline costs a timer per HTTP/1.1 request: on the load benchmark's `tools/call`
+    /// (an echo tool, 32 connections) about 8 % of the server's CPU per request (see
+    /// BENCHMARKS.md). Turn it off only where something in front (a reverse proxy) already
+    /// bounds header time.
     ///
     /// ```
     /// # use mcp_auth_runtime::{AuthServer, StaticTokens};
     /// # #[derive(Clone)] struct H;
     /// # impl rmcp::ServerHandler for H {}
     /// # impl mcp_auth_runtime::Protected for H {}
-    /// let server = AuthServer::new(H)
-    ///     .header_read_timeout(std::time::Duration::from_secs(5));
-    /// # let _ = server;
+    /// use std::time::Duration;
+    /// let server = AuthServer::new(H).header_read_timeout(Duration::from_secs(5));
+    /// // Behind a proxy that enforces its own header timeout:
+    /// let behind_proxy = AuthServer::new(H).header_read_timeout(None);
+    /// # let _ = (server, behind_proxy);
     /// ```
-    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.serve_options.header_read_timeout = timeout;
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<std::time::Duration>>) -> Self {
+        self.serve_options.header_read_timeout = timeout.into();
         self
     }
 

@@ -39,14 +39,15 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ServeOptions {
     pub(crate) grace: Duration,
-    pub(crate) header_read_timeout: Duration,
+    /// `None`: no deadline for headers (no timer per request either).
+    pub(crate) header_read_timeout: Option<Duration>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             grace: SHUTDOWN_GRACE,
-            header_read_timeout: HEADER_READ_TIMEOUT,
+            header_read_timeout: Some(HEADER_READ_TIMEOUT),
         }
     }
 }
@@ -113,11 +114,13 @@ pub(crate) async fn serve_router_with(
     options: ServeOptions,
 ) -> Result<(), ServeError> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    if let Some(timeout) = options.header_read_timeout {
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeout);
+        builder.http2().timer(TokioTimer::new());
+    }
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -147,7 +150,14 @@ pub(crate) async fn serve_router_with(
             .serve_connection_with_upgrades(TokioIo::new(tcp), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        let deadline = options.header_read_timeout;
+        let Some(deadline) = options.header_read_timeout else {
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(target: "mcp_auth::server", error = %e, "connection ended");
+                }
+            });
+            continue;
+        };
         tokio::spawn(async move {
             let mut connection = pin!(connection);
             // hyper times the headers of HTTP/1.1 requests, but not the bytes before it knows
