@@ -319,27 +319,8 @@ async fn whoami(mcp: &Mcp, token: &str) -> Answer {
             .build()
             .unwrap()
     });
-    let body = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {
-            "name": "whoami", "arguments": {},
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientInfo": {"name": "faults", "version": "1"},
-                "io.modelcontextprotocol/clientCapabilities": {}
-            }
-        }
-    });
-    let res = CLIENT
-        .post(&mcp.url)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/call")
-        .header("Mcp-Name", "whoami")
+    let res = idp::whoami_request(&CLIENT, &mcp.url, token)
         .header("Connection", "close")
-        .header("Authorization", format!("Bearer {token}"))
-        .body(body.to_string())
         .send()
         .await
         .expect("POST /mcp");

@@ -418,27 +418,7 @@ impl Mcp {
 
     /// Call `whoami` (protocol 2026-07-28) with `token`.
     pub async fn whoami(&self, token: &str) -> Answer {
-        let body = json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {
-                "name": "whoami", "arguments": {},
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientInfo": {"name": "verify-it", "version": "1"},
-                    "io.modelcontextprotocol/clientCapabilities": {}
-                }
-            }
-        });
-        let res = self
-            .client
-            .post(&self.url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream")
-            .header("MCP-Protocol-Version", "2026-07-28")
-            .header("Mcp-Method", "tools/call")
-            .header("Mcp-Name", "whoami")
-            .header("Authorization", format!("Bearer {token}"))
-            .body(body.to_string())
+        let res = whoami_request(&self.client, &self.url, token)
             .send()
             .await
             .expect("POST /mcp");
@@ -497,4 +477,28 @@ impl Answer {
             .map(|v| v.as_str().expect("string").to_owned())
             .collect()
     }
+}
+
+/// The `whoami` call of protocol 2026-07-28 with `token`, ready to send on `client`.
+pub fn whoami_request(client: &reqwest::Client, url: &str, token: &str) -> reqwest::RequestBuilder {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {
+            "name": "whoami", "arguments": {},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "verify-it", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }
+    });
+    client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/call")
+        .header("Mcp-Name", "whoami")
+        .header("Authorization", format!("Bearer {token}"))
+        .body(body.to_string())
 }
