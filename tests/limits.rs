@@ -68,8 +68,9 @@ async fn oversized_request_headers_are_refused_by_the_server() {
 /// A client that holds a connection without completing a request (slowloris) is disconnected
 /// once the header read timeout passes: silent after connecting, stalled in the first bytes
 /// (before the server knows HTTP/1.1 from HTTP/2), or trickling its headers a byte at a
-/// time. A client that sends its headers in time is served, kept-alive connection included;
-/// with the deadline off, nothing cuts the connection.
+/// time, on a fresh connection or on a kept-alive one after a response (where sitting idle is
+/// cut off too). A client that sends its headers in time is served, kept-alive connection
+/// included; with the deadline off, nothing cuts the connection.
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_cut_off() {
     let timeout = Duration::from_millis(600);
@@ -94,28 +95,34 @@ async fn a_client_trickling_its_headers_is_cut_off() {
             .unwrap();
         let started = std::time::Instant::now();
         tcp.write_all(first.as_bytes()).await.unwrap();
-        let closed = async {
-            let mut buf = [0u8; 256];
-            loop {
-                if trickle {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    // Writing to a connection the server closed fails sooner or later.
-                    if tcp.write_all(b"a").await.is_err() {
-                        return;
-                    }
-                    let read = tokio::time::timeout(Duration::from_millis(1), tcp.read(&mut buf));
-                    if let Ok(Ok(0) | Err(_)) = read.await {
-                        return;
-                    }
-                } else if let Ok(0) | Err(_) = tcp.read(&mut buf).await {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), closed)
+        let held = held_until_closed(&mut tcp, trickle, started, case).await;
+        assert!(
+            held >= timeout && held < timeout * 4,
+            "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
+        );
+    }
+
+    // On a kept-alive connection the deadline runs again from the end of each response:
+    // trickling the second request's headers is cut off, and so is sitting idle.
+    let probe = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n",
+        s.port
+    );
+    for (case, trickle) in [("kept-alive, trickled", true), ("kept-alive, idle", false)] {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
             .await
-            .unwrap_or_else(|_| panic!("{case}: still connected after 10 s"));
-        let held = started.elapsed();
+            .unwrap();
+        tcp.write_all(probe.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 4096];
+        let n = tcp.read(&mut buf).await.unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{case}: {answer}");
+        assert!(!answer.contains("connection: close"), "{case}: {answer}");
+        let started = std::time::Instant::now();
+        if trickle {
+            tcp.write_all(head.as_bytes()).await.unwrap();
+        }
+        let held = held_until_closed(&mut tcp, trickle, started, case).await;
         assert!(
             held >= timeout && held < timeout * 4,
             "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
@@ -151,6 +158,38 @@ async fn a_client_trickling_its_headers_is_cut_off() {
         assert_eq!(res.status(), 200);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// How long the server keeps `tcp` open from `started`, the client silent or (`trickle`)
+/// writing a byte every 100 ms; panics after 10 s.
+async fn held_until_closed(
+    tcp: &mut tokio::net::TcpStream,
+    trickle: bool,
+    started: std::time::Instant,
+    case: &str,
+) -> Duration {
+    let closed = async {
+        let mut buf = [0u8; 256];
+        loop {
+            if trickle {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Writing to a connection the server closed fails sooner or later.
+                if tcp.write_all(b"a").await.is_err() {
+                    return;
+                }
+                let read = tokio::time::timeout(Duration::from_millis(1), tcp.read(&mut buf));
+                if let Ok(Ok(0) | Err(_)) = read.await {
+                    return;
+                }
+            } else if let Ok(0) | Err(_) = tcp.read(&mut buf).await {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .unwrap_or_else(|_| panic!("{case}: still connected after 10 s"));
+    started.elapsed()
 }
 
 /// A raw HTTP/1.1 request with a chunked body (no `Content-Length`): status and body.
