@@ -13,6 +13,8 @@
 //!
 //! ```text
 //! load [--rounds N] [--duration SECS] [--tokens N] [--only FILTER] [--no-python] [--out FILE]
+//!      [--syscalls]     also count each server's system calls and context switches per
+//!                       request (`perf stat`; counts, so the VM's timing noise does not reach them)
 //! load --smoke          a few seconds: every scenario once per server, asserts no errors
 //! load serve bare|ours [--sse] [--public-key PATH]      (internal: one server)
 //! ```
@@ -368,6 +370,7 @@ struct Options {
     python: bool,
     out: Option<PathBuf>,
     smoke: bool,
+    syscalls: bool,
 }
 
 fn options(args: &[String]) -> anyhow::Result<Options> {
@@ -379,6 +382,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
         python: true,
         out: None,
         smoke: false,
+        syscalls: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -391,6 +395,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "--no-python" => o.python = false,
             "--smoke" => o.smoke = true,
+            "--syscalls" => o.syscalls = true,
             "--bench" => {} // added by `cargo bench`
             other => bail!("unknown option {other}; see benches/load/main.rs"),
         }
@@ -583,6 +588,55 @@ struct Run {
     m: wrk::Measured,
     /// Server CPU time (user + system) per answered request, in µs.
     cpu_us: f64,
+    /// System calls and context switches of the server per answered request (`--syscalls`).
+    kernel: Option<(f64, f64)>,
+}
+
+/// `perf stat` counting one server's system calls and context switches (all its threads)
+/// while a run lasts.
+struct KernelCount {
+    perf: Child,
+    file: PathBuf,
+}
+
+impl KernelCount {
+    fn start(pid: u32, dir: &Path) -> anyhow::Result<Self> {
+        let file = dir.join(format!("perf-{pid}.csv"));
+        let perf = Command::new("perf")
+            .args([
+                "stat",
+                "-x",
+                ",",
+                "-e",
+                "raw_syscalls:sys_enter,context-switches",
+            ])
+            .args(["-p", &pid.to_string(), "-o"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("--syscalls needs `perf` (Debian package linux-perf)")?;
+        // perf attaches to every thread of the process before the run starts.
+        std::thread::sleep(Duration::from_millis(100));
+        Ok(Self { perf, file })
+    }
+
+    /// Stop counting: (system calls, context switches).
+    fn finish(mut self) -> anyhow::Result<(u64, u64)> {
+        Command::new("kill")
+            .args(["-INT", &self.perf.id().to_string()])
+            .status()?;
+        self.perf.wait()?;
+        let text = std::fs::read_to_string(&self.file)?;
+        let count = |event: &str| {
+            text.lines()
+                .find(|l| l.contains(event))
+                .and_then(|l| l.split(',').next())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .with_context(|| format!("perf stat counted no {event}: {text}"))
+        };
+        Ok((count("raw_syscalls:sys_enter")?, count("context-switches")?))
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -732,6 +786,11 @@ fn full(o: &Options) -> anyhow::Result<()> {
             for kind in order {
                 let s = &servers[&(kind, scenario.mode)];
                 let (headers, body) = request(scenario.method, scenario.era, &s.token);
+                let counting = if o.syscalls {
+                    Some(KernelCount::start(s.pid(), &dir)?)
+                } else {
+                    None
+                };
                 let cpu_before = s.cpu_seconds();
                 let m = wrk::run(
                     &wrk::Spec {
@@ -745,15 +804,24 @@ fn full(o: &Options) -> anyhow::Result<()> {
                     &dir,
                 )?;
                 let cpu_us = (s.cpu_seconds() - cpu_before) * 1e6 / m.requests.max(1) as f64;
+                let kernel = match counting {
+                    Some(c) => {
+                        let (calls, switches) = c.finish()?;
+                        let n = m.requests.max(1) as f64;
+                        Some((calls as f64 / n, switches as f64 / n))
+                    }
+                    None => None,
+                };
                 runs.push(Run {
                     round,
                     scenario: *scenario,
                     kind,
                     m,
                     cpu_us,
+                    kernel,
                 });
                 eprintln!(
-                    "[{}/{total}] round {} {:<34} {:<10} {:>9.0} req/s  p50 {:>9}  p99 {:>9}  cpu {:>6.1} µs/req  errors {}",
+                    "[{}/{total}] round {} {:<34} {:<10} {:>9.0} req/s  p50 {:>9}  p99 {:>9}  cpu {:>6.1} µs/req  errors {}{}",
                     runs.len(),
                     round + 1,
                     scenario.label(),
@@ -762,7 +830,10 @@ fn full(o: &Options) -> anyhow::Result<()> {
                     fmt_us(m.p50_us),
                     fmt_us(m.p99_us),
                     cpu_us,
-                    m.errors
+                    m.errors,
+                    kernel.map_or(String::new(), |(calls, switches)| format!(
+                        "  syscalls {calls:.2}/req  switches {switches:.2}/req"
+                    ))
                 );
             }
         }
@@ -904,6 +975,40 @@ fn full(o: &Options) -> anyhow::Result<()> {
                 "-".into()
             },
         )?;
+    }
+
+    if o.syscalls {
+        writeln!(
+            out,
+            "\n## Kernel work per request (`perf stat` on the whole server process; median over rounds)\n"
+        )?;
+        writeln!(
+            out,
+            "| scenario | syscalls bare | syscalls mcp-auth | syscalls python | context switches bare | context switches mcp-auth | context switches python |"
+        )?;
+        writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
+        let calls = |r: &Run| r.kernel.map_or(f64::NAN, |k| k.0);
+        let switches = |r: &Run| r.kernel.map_or(f64::NAN, |k| k.1);
+        let cell = |sc: &Scenario, kind: Kind, f: &dyn Fn(&Run) -> f64| {
+            if kinds.contains(&kind) {
+                format!("{:.2}", med(sc, kind, f))
+            } else {
+                "-".into()
+            }
+        };
+        for sc in &scenarios {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                sc.label(),
+                cell(sc, Kind::Bare, &calls),
+                cell(sc, Kind::Ours, &calls),
+                cell(sc, Kind::Python, &calls),
+                cell(sc, Kind::Bare, &switches),
+                cell(sc, Kind::Ours, &switches),
+                cell(sc, Kind::Python, &switches),
+            )?;
+        }
     }
 
     // ---- memory: peak under load, then 100k distinct tokens

@@ -137,6 +137,11 @@ pub fn serve(args: &[String]) -> anyhow::Result<()> {
                     .authorization_server(ISSUER)
                     .required_scopes(["mcp"])
                     .json_response(!sse);
+                // For an A/B of the header deadline's cost (BENCHMARKS.md); on by default.
+                let server = match std::env::var("LOAD_HEADER_READ_TIMEOUT").as_deref() {
+                    Ok("off") => server.header_read_timeout(None),
+                    _ => server,
+                };
                 announce(addr);
                 server.serve_with_listener(listener).await?;
                 Ok(())
