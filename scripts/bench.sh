@@ -11,6 +11,7 @@
 #   scripts/bench.sh --rounds 5 --duration 5
 #   scripts/bench.sh --only c=32          # only scenarios whose label contains "c=32"
 #   BENCH_MICRO=0 scripts/bench.sh        # load only;  BENCH_LOAD=0: micro only
+#   scripts/bench.sh --syscalls           # also system calls and context switches per request
 #
 # Results: target/bench/load-results.md and target/bench/micro-results.txt.
 set -euo pipefail
@@ -23,6 +24,15 @@ if ! command -v wrk >/dev/null; then
     $SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || {
         $SUDO apt-get update -qq >/dev/null
         $SUDO apt-get install -y -qq wrk >/dev/null
+    }
+fi
+if [[ " $* " == *" --syscalls "* ]] && ! command -v perf >/dev/null; then
+    echo "bench: installing perf (Debian package linux-perf) for --syscalls"
+    SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get install -y -qq linux-perf >/dev/null 2>&1 || {
+        $SUDO apt-get update -qq >/dev/null
+        $SUDO apt-get install -y -qq linux-perf >/dev/null
     }
 fi
 command -v openssl >/dev/null || { echo "bench: the openssl command is needed (Debian package openssl)" >&2; exit 1; }
