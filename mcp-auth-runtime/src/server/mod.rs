@@ -257,14 +257,13 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
 
     /// How long a client may take to send a request's headers before its connection is
     /// closed (default [`HEADER_READ_TIMEOUT`], 30 s); `None` sets no deadline. Bounds what a
-    /// slowloris client (one that trickles its headers a byte at a time) can hold: HTTP/1.1
-    /// requests on hyper's timer, every one on a kept-alive connection, and the first request
-    /// of any connection.
+    /// slowloris client (one that trickles its headers a byte at a time) can hold: the headers
+    /// of every HTTP/1.1 request (hyper's header timeout; on a kept-alive connection counted
+    /// from the end of the previous response), and the first request of any connection.
     ///
-    /// The deadline costs a timer per HTTP/1.1 request: on the load benchmark's `tools/call`
-    /// (an echo tool, 32 connections) about 8 % of the server's CPU per request (see
-    /// BENCHMARKS.md). Turn it off only where something in front (a reverse proxy) already
-    /// bounds header time.
+    /// The deadline is kept by one watchdog per connection, not a timer per request; against
+    /// no deadline it costs nothing measurable (see BENCHMARKS.md). Turn it off only where
+    /// something in front (a reverse proxy) already bounds header time.
     ///
     /// ```
     /// # use mcp_auth_runtime::{AuthServer, StaticTokens};
