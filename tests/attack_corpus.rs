@@ -284,15 +284,18 @@ async fn start() -> Corpus {
         .audience(&resource)
         .build()
         .unwrap();
+    let bot = || {
+        AccessToken::builder("")
+            .subject("api-bot")
+            .client_id("ci")
+            .issuer("local")
+            .scopes(["mcp"])
+    };
     let chain = Chain::new()
-        .or(StaticTokens::new().with_token(
-            &api_key,
-            AccessToken::builder("")
-                .subject("api-bot")
-                .client_id("ci")
-                .issuer("local")
-                .scopes(["mcp"]),
-        ))
+        .or(StaticTokens::new()
+            .with_token(&api_key, bot())
+            // Configured by mistake: no well-formed header can carry it.
+            .with_token(format!("{api_key}!"), bot()))
         .or(static_jwt.clone())
         .or(remote_jwt.clone());
     let calls = Arc::new(AtomicUsize::new(0));
@@ -670,6 +673,11 @@ fn cases(c: &Corpus) -> Vec<Case> {
         Case::token(
             "API key differing in its first byte",
             flip_first(key),
+            INVALID_TOKEN,
+        ),
+        Case::token(
+            "a configured API key outside RFC 6750's syntax (ends in `!`)",
+            format!("{key}!"),
             INVALID_TOKEN,
         ),
         Case::token(

@@ -298,6 +298,11 @@ impl TokenVerifier for Introspection {
         if token.len() > MAX_TOKEN_BYTES {
             return Some(Err(VerifyError::invalid("token too large")));
         }
+        // Never sent to the endpoint, nor cached: the layer relies on `Ok` implying a
+        // well-formed token.
+        if !crate::layer::is_b64token(token.as_bytes()) {
+            return Some(Err(VerifyError::invalid("malformed token")));
+        }
         let cache = self.inner.cache.as_ref()?;
         Some(match cache.get(&sha256(token), Instant::now())? {
             Answer::Active(t) if t.is_expired_at(SystemTime::now()) => Err(VerifyError::Expired),
@@ -382,5 +387,40 @@ impl Introspection {
             }
         }
         Ok(inner.claims.apply(token, body).build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_token_is_refused_without_asking_the_endpoint() {
+        // Nothing listens on the discard port: asking would end in `Unavailable`.
+        let verifier = Introspection::builder("http://127.0.0.1:9/introspect")
+            .client_secret_basic("rs", "rs-secret")
+            .audience("http://127.0.0.1/mcp")
+            .build()
+            .unwrap();
+        for token in ["has space", "quote\"", "bang!", "ümlaut"] {
+            let verdict = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(verifier.verify(token));
+            assert_eq!(
+                verdict.unwrap_err(),
+                VerifyError::invalid("malformed token")
+            );
+        }
+        let well_formed = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(verifier.verify("opaque-token_1.2~3+4/5=="));
+        assert!(
+            matches!(well_formed, Err(VerifyError::Unavailable { .. })),
+            "a well-formed token is sent: {well_formed:?}"
+        );
     }
 }

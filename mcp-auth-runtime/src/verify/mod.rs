@@ -103,6 +103,11 @@ pub trait TokenVerifier: Send + Sync + 'static {
     /// only on `None`, which keeps the common case free of a boxed future. When it answers,
     /// it must answer exactly as `verify` would. The default is `None`.
     ///
+    /// The layer asks it with the credential as sent, before checking its RFC 6750 syntax
+    /// (a `b64token`), and checks that only when the answer is not `Ok`: a verifier must never
+    /// accept a token outside that syntax. JWTs cannot be (base64url and dots); the bundled
+    /// verifiers refuse other malformed tokens themselves.
+    ///
     /// ```
     /// use mcp_auth_runtime::{AccessToken, StaticTokens, TokenVerifier};
     ///

@@ -216,6 +216,11 @@ impl TokenVerifier for StaticTokens {
 
 impl StaticTokens {
     fn check(&self, token: &str) -> Result<AccessToken, VerifyError> {
+        // A key outside RFC 6750's syntax could never be sent in a well-formed header; the
+        // layer relies on `Ok` implying a well-formed token.
+        if !crate::layer::is_b64token(token.as_bytes()) {
+            return Err(VerifyError::invalid("malformed token"));
+        }
         let entry = self
             .lookup(token)
             .ok_or_else(|| VerifyError::invalid("unknown token"))?;
@@ -276,6 +281,22 @@ mod tests {
             block(keys.verify("nope")).unwrap_err(),
             VerifyError::invalid("unknown token")
         );
+    }
+
+    #[test]
+    fn a_key_outside_the_bearer_syntax_is_never_accepted() {
+        let keys = StaticTokens::new()
+            .with_token("key with space", AccessToken::builder("").subject("a"))
+            .with_token("bang!", AccessToken::builder("").subject("b"))
+            .with_token("fine-key", AccessToken::builder("").subject("c"));
+        for token in ["key with space", "bang!"] {
+            assert_eq!(
+                block(keys.verify(token)).unwrap_err(),
+                VerifyError::invalid("malformed token")
+            );
+            assert!(keys.verify_now(token).unwrap().is_err());
+        }
+        assert_eq!(block(keys.verify("fine-key")).unwrap().subject(), Some("c"));
     }
 
     #[test]
