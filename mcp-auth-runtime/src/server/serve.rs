@@ -10,11 +10,12 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, Wake, Waker},
     time::{Duration, Instant},
 };
 
 use axum::{Router, extract::ConnectInfo};
+use futures_util::task::AtomicWaker;
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -99,90 +100,76 @@ impl hyper::service::Service<http::Request<Incoming>> for WithPeer {
     }
 }
 
-/// What a connection's watchdog looks at: whether a request arrived yet, and the deadline of
-/// the headers hyper is reading, if any.
+/// A deadline is enforced between one timeout and `1 + 1/TICKS` of it: the watchdog looks
+/// `TICKS` times per timeout.
+const TICKS: u32 = 4;
+
+/// What a connection's watchdog looks at: whether a request arrived yet, and which header read
+/// hyper is waiting on, if any.
 ///
 /// hyper asks its timer for a sleep at every HTTP/1.1 request (the header read timeout). With
-/// tokio's timer that is an entry registered in, and removed from, the runtime's timer wheel
-/// per request, often waking the driver: on a kept-alive connection serving small requests
-/// that was ~8 % of the server's CPU per request. Here hyper's sleep only writes its deadline
-/// into this struct, and one tokio sleep per connection (the watchdog, in the connection's
-/// own task) looks at it when it fires: about once per timeout while the client keeps to
-/// time, and at the deadline when it does not.
+/// tokio's timer that is a clock read and an entry registered in, and removed from, the
+/// runtime's timer wheel per request. Here hyper's sleep only writes its number into this
+/// struct while hyper waits on it, and the connection's watchdog (one tokio sleep, in the
+/// connection's own task, firing `TICKS` times per timeout) closes the connection once the
+/// same read has been pending for a whole timeout: no clock read and no timer per request.
 struct Watch {
     /// The connection delivered a request (before one, the whole connection has a deadline).
     served: AtomicBool,
-    /// Time zero for the deadlines below (the connection's start).
-    epoch: Instant,
-    /// Deadline of the sleep hyper is waiting on, in nanoseconds since `epoch`; 0: none.
+    /// Number of the sleep hyper is waiting on (a header read in progress); 0: none.
     armed: AtomicU64,
-    /// The deadline the watchdog found passed (hyper's sleep with it is then ready).
-    expired: AtomicU64,
+    /// Numbers given to the sleeps.
+    issued: AtomicU64,
+    /// What the timer tells hyper the time is (see [`WatchTimer`]).
+    start: Instant,
 }
 
 impl Watch {
     fn new() -> Self {
         Self {
             served: AtomicBool::new(false),
-            epoch: Instant::now(),
             armed: AtomicU64::new(0),
-            expired: AtomicU64::new(0),
-        }
-    }
-
-    /// `at` in nanoseconds since the epoch, at least 1 (0 means "none").
-    fn nanos(&self, at: Instant) -> u64 {
-        let nanos = at.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX).max(1)
-    }
-
-    /// The watchdog fired at `now`: expire hyper's sleep if its deadline passed, and say when
-    /// to look next.
-    fn look(&self, now: Instant, timeout: Duration) -> Instant {
-        let now_nanos = self.nanos(now);
-        match self.armed.load(Ordering::Relaxed) {
-            0 => now + timeout,
-            armed if armed <= now_nanos => {
-                self.expired.store(armed, Ordering::Relaxed);
-                now + timeout
-            }
-            armed => self.epoch + Duration::from_nanos(armed),
+            issued: AtomicU64::new(0),
+            start: Instant::now(),
         }
     }
 }
 
-/// hyper's timer for one connection's HTTP/1.1 header deadline (see [`Watch`]).
+/// hyper's timer for one connection's HTTP/1.1 header deadline (see [`Watch`]). hyper uses it
+/// for nothing else on a server connection. The deadlines hyper computes from
+/// [`now`](hyper::rt::Timer::now) are ignored (so `now` need not read the clock): the
+/// watchdog keeps the time.
 struct WatchTimer(Arc<Watch>);
 
 impl hyper::rt::Timer for WatchTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep_until(Instant::now() + duration)
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+    fn sleep(&self, _: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(WatchSleep {
-            deadline: self.0.nanos(deadline),
+            number: self.0.issued.fetch_add(1, Ordering::Relaxed) + 1,
             watch: self.0.clone(),
         })
     }
+
+    fn sleep_until(&self, _: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep(Duration::ZERO)
+    }
+
+    fn now(&self) -> Instant {
+        self.0.start
+    }
 }
 
-/// A sleep that the connection's watchdog ends (see [`Watch`]): polling it costs no clock
-/// read and no timer registration. It is only woken by the watchdog's re-poll of the
-/// connection, which shares its task.
+/// Marks a header read in progress while hyper waits on it (see [`Watch`]). It never ends by
+/// itself: the watchdog closes the connection instead.
 struct WatchSleep {
     watch: Arc<Watch>,
-    deadline: u64,
+    number: u64,
 }
 
 impl Future for WatchSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.watch.expired.load(Ordering::Relaxed) == self.deadline {
-            return Poll::Ready(());
-        }
-        self.watch.armed.store(self.deadline, Ordering::Relaxed);
+        self.watch.armed.store(self.number, Ordering::Relaxed);
         Poll::Pending
     }
 }
@@ -191,13 +178,107 @@ impl hyper::rt::Sleep for WatchSleep {}
 
 impl Drop for WatchSleep {
     fn drop(&mut self) {
-        // Disarm, unless a newer sleep armed its own deadline already.
-        let _ = self.watch.armed.compare_exchange(
-            self.deadline,
-            0,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        // The read is over (or abandoned): disarm, unless a newer read armed already.
+        let _ =
+            self.watch
+                .armed
+                .compare_exchange(self.number, 0, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+/// The watchdog's reading of a [`Watch`] at each tick.
+#[derive(Default)]
+struct Streak {
+    /// Ticks seen before the first request.
+    unserved: u32,
+    /// The armed read seen at the last tick, and at how many ticks in a row.
+    seen: u64,
+    streak: u32,
+}
+
+impl Streak {
+    /// One tick: why the connection must close, if it must.
+    fn tick(&mut self, watch: &Watch) -> Option<&'static str> {
+        if !watch.served.load(Ordering::Relaxed) {
+            self.unserved += 1;
+            return (self.unserved >= TICKS).then_some("no request within the header read timeout");
+        }
+        let armed = watch.armed.load(Ordering::Relaxed);
+        self.streak = match armed {
+            0 => 0,
+            same if same == self.seen => self.streak + 1,
+            _ => 1,
+        };
+        self.seen = armed;
+        // Armed before the first of these ticks: pending for at least `TICKS` periods.
+        (self.streak > TICKS)
+            .then_some("request headers not complete within the header read timeout")
+    }
+}
+
+/// Wakes the connection's task when the watchdog's sleep fires, and says that it did, so the
+/// task polls that sleep only then (not at every wake-up for I/O).
+struct Alarm {
+    fired: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Alarm {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.fired.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// One connection's watchdog (see [`Watch`]).
+struct Watchdog {
+    watch: Arc<Watch>,
+    ticker: Pin<Box<tokio::time::Sleep>>,
+    period: Duration,
+    alarm: Arc<Alarm>,
+    alarm_waker: Waker,
+    streak: Streak,
+}
+
+impl Watchdog {
+    fn new(watch: Arc<Watch>, timeout: Duration) -> Self {
+        let period = (timeout / TICKS).max(Duration::from_millis(1));
+        let alarm = Arc::new(Alarm {
+            // Poll the sleep once at the start, to arm it.
+            fired: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        Self {
+            watch,
+            ticker: Box::pin(tokio::time::sleep(period)),
+            period,
+            alarm_waker: Waker::from(alarm.clone()),
+            alarm,
+            streak: Streak::default(),
+        }
+    }
+
+    /// Why the connection must close, if it must; costs one atomic load unless the sleep fired.
+    fn poll_expired(&mut self, cx: &Context<'_>) -> Option<&'static str> {
+        if !self.alarm.fired.load(Ordering::Relaxed)
+            || !self.alarm.fired.swap(false, Ordering::Acquire)
+        {
+            return None;
+        }
+        self.alarm.task.register(cx.waker());
+        let mut alarm_cx = Context::from_waker(&self.alarm_waker);
+        while self.ticker.as_mut().poll(&mut alarm_cx).is_ready() {
+            if let Some(reason) = self.streak.tick(&self.watch) {
+                return Some(reason);
+            }
+            let next = self.ticker.deadline() + self.period;
+            self.ticker.as_mut().reset(next);
+        }
+        None
     }
 }
 
@@ -260,31 +341,26 @@ pub(crate) async fn serve_router_with(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
+            // hyper times the headers of HTTP/1.1 requests only through `WatchTimer`, and
+            // neither the bytes before it knows the protocol nor HTTP/2: the watchdog keeps
+            // both deadlines (a whole connection's until its first request).
             let mut connection = pin!(connection);
-            let watchdog = tokio::time::sleep(timeout);
-            let mut watchdog = pin!(watchdog);
-            let result = loop {
-                tokio::select! {
-                    result = &mut connection => break result,
-                    () = &mut watchdog => {
-                        // hyper times the headers of HTTP/1.1 requests, but not the bytes
-                        // before it knows the protocol, nor HTTP/2: a connection must deliver
-                        // its first request in time.
-                        if !watch.served.load(Ordering::Relaxed) {
-                            tracing::debug!(
-                                target: "mcp_auth::server",
-                                "no request within the header read timeout; closing the connection"
-                            );
-                            return;
-                        }
-                        let next = watch.look(Instant::now(), timeout);
-                        watchdog.as_mut().reset(next.into());
-                        // The loop polls the connection again: an expired sleep ends it.
-                    }
+            let mut watchdog = Watchdog::new(watch, timeout);
+            let ended = std::future::poll_fn(|cx| {
+                if let Some(reason) = watchdog.poll_expired(cx) {
+                    return Poll::Ready(Err(reason));
                 }
-            };
-            if let Err(e) = result {
-                tracing::debug!(target: "mcp_auth::server", error = %e, "connection ended");
+                connection.as_mut().poll(cx).map(Ok)
+            })
+            .await;
+            match ended {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(target: "mcp_auth::server", error = %e, "connection ended");
+                }
+                Err(reason) => {
+                    tracing::debug!(target: "mcp_auth::server", reason, "closing the connection");
+                }
             }
         });
     }
@@ -329,8 +405,6 @@ pub(crate) async fn shutdown_signal(ct: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use std::task::Waker;
-
     use super::*;
 
     fn poll(sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>) -> Poll<()> {
@@ -338,42 +412,94 @@ mod tests {
     }
 
     #[test]
-    fn the_watchdog_expires_only_a_passed_deadline_and_looks_again_at_the_next() {
-        let timeout = Duration::from_secs(30);
+    fn a_connection_without_a_request_is_closed_after_one_timeout() {
+        let watch = Watch::new();
+        let mut streak = Streak::default();
+        for _ in 1..TICKS {
+            assert_eq!(streak.tick(&watch), None);
+        }
+        assert!(
+            streak.tick(&watch).is_some(),
+            "closed at the tick that ends the timeout"
+        );
+
+        let watch = Watch::new();
+        let mut streak = Streak::default();
+        assert_eq!(streak.tick(&watch), None);
+        watch.served.store(true, Ordering::Relaxed);
+        for _ in 0..3 * TICKS {
+            assert_eq!(
+                streak.tick(&watch),
+                None,
+                "served and idle between requests: kept"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_read_pending_for_a_whole_timeout_closes_the_connection() {
         let watch = Arc::new(Watch::new());
+        watch.served.store(true, Ordering::Relaxed);
         let timer = WatchTimer(watch.clone());
-        let t0 = watch.epoch;
+        let mut streak = Streak::default();
 
-        // Nothing armed: look again a timeout later.
-        assert_eq!(
-            watch.look(t0 + Duration::from_secs(1), timeout),
-            t0 + Duration::from_secs(31)
-        );
-
-        // hyper waits for headers until t0 + 40 s: the watchdog looks exactly then.
-        let deadline = t0 + Duration::from_secs(40);
-        let mut sleep = hyper::rt::Timer::sleep_until(&timer, deadline);
-        assert_eq!(poll(&mut sleep), Poll::Pending);
-        assert_eq!(watch.look(t0 + Duration::from_secs(31), timeout), deadline);
-        assert_eq!(poll(&mut sleep), Poll::Pending, "not before its deadline");
-
-        // At the deadline the sleep is over (and only that sleep).
-        let other = hyper::rt::Timer::sleep_until(&timer, deadline + Duration::from_secs(1));
-        assert_eq!(watch.look(deadline, timeout), deadline + timeout);
-        assert_eq!(poll(&mut sleep), Poll::Ready(()));
-        let mut other = other;
-        assert_eq!(poll(&mut other), Poll::Pending);
-        drop(sleep);
-        assert_ne!(
-            watch.armed.load(Ordering::Relaxed),
-            0,
-            "a newer sleep stays armed"
-        );
-
-        // Headers in time: the sleep is dropped, nothing is armed any more.
-        drop(other);
+        // A read that completes between ticks is never seen.
+        let mut quick = hyper::rt::Timer::sleep(&timer, Duration::from_secs(30));
+        assert_eq!(poll(&mut quick), Poll::Pending);
+        drop(quick);
         assert_eq!(watch.armed.load(Ordering::Relaxed), 0);
-        let later = t0 + Duration::from_secs(100);
-        assert_eq!(watch.look(later, timeout), later + timeout);
+        assert_eq!(streak.tick(&watch), None);
+
+        // Reads that complete within the timeout, one after another: never closed.
+        for _ in 0..3 {
+            let mut read = hyper::rt::Timer::sleep(&timer, Duration::from_secs(30));
+            assert_eq!(poll(&mut read), Poll::Pending);
+            for _ in 0..TICKS {
+                assert_eq!(streak.tick(&watch), None);
+            }
+            drop(read);
+        }
+
+        // A read still pending after `TICKS` periods since the tick that first saw it.
+        let mut slow = hyper::rt::Timer::sleep(&timer, Duration::from_secs(30));
+        assert_eq!(poll(&mut slow), Poll::Pending);
+        for _ in 0..TICKS {
+            assert_eq!(streak.tick(&watch), None);
+            assert_eq!(
+                poll(&mut slow),
+                Poll::Pending,
+                "hyper polls it again: still pending"
+            );
+        }
+        assert!(streak.tick(&watch).is_some());
+
+        // A newer read's arming is not undone by an older one's end.
+        let mut older = hyper::rt::Timer::sleep(&timer, Duration::ZERO);
+        let mut newer = hyper::rt::Timer::sleep(&timer, Duration::ZERO);
+        assert_eq!(poll(&mut older), Poll::Pending);
+        assert_eq!(poll(&mut newer), Poll::Pending);
+        drop(older);
+        assert_ne!(watch.armed.load(Ordering::Relaxed), 0);
+        drop(newer);
+        assert_eq!(watch.armed.load(Ordering::Relaxed), 0);
+    }
+
+    async fn look(watchdog: &mut Watchdog) -> Option<&'static str> {
+        std::future::poll_fn(|cx| Poll::Ready(watchdog.poll_expired(cx))).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_keeps_time_on_its_own_sleep() {
+        let timeout = Duration::from_secs(30);
+        let w = &mut Watchdog::new(Arc::new(Watch::new()), timeout);
+        assert_eq!(look(w).await, None, "the first look arms its sleep");
+        // No request: the connection is closed once the timeout has passed, not before.
+        tokio::time::advance(timeout - Duration::from_millis(1)).await;
+        assert_eq!(look(w).await, None);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(
+            look(w).await,
+            Some("no request within the header read timeout")
+        );
     }
 }
