@@ -261,8 +261,9 @@ impl<H: ServerHandler + Protected> AuthServer<H> {
     /// of every HTTP/1.1 request (hyper's header timeout; on a kept-alive connection counted
     /// from the end of the previous response), and the first request of any connection.
     ///
-    /// The deadline is kept by one watchdog per connection, not a timer per request; against
-    /// no deadline it costs nothing measurable (see BENCHMARKS.md). Turn it off only where
+    /// The deadline is kept by one watchdog per connection that looks four times per timeout
+    /// (a slow client is cut off between 1 and 1.25 timeouts), not by a timer per request;
+    /// against no deadline it costs nothing measurable (see BENCHMARKS.md). Turn it off only where
     /// something in front (a reverse proxy) already bounds header time.
     ///
     /// ```
