@@ -250,7 +250,7 @@ impl PolicyGuard {
         let grants = match (operation.method_header(), operation.item_header()) {
             (Some(method), _) if kind_of(method).is_none() => return Ok(allow(req, None)),
             (Some(method), Some(name)) if !name.starts_with("=?") => {
-                let grants = policy.grants(token);
+                let grants = token.grants_under(policy);
                 match self.decide_one(&grants, method, Some(name)) {
                     Outcome::Missing(rejection) => return Ok(Verdict::Deny(rejection)),
                     Outcome::Hidden => {
@@ -323,7 +323,7 @@ impl OperationGuard for PolicyGuard {
                     });
                 }
             };
-            let grants = policy.grants(token);
+            let grants = token.grants_under(policy);
             let (slots, hidden) = match self.decide_body(&grants, &bytes, operation) {
                 Ok(pass) => pass,
                 Err(rejection) => return Verdict::Deny(rejection),

@@ -735,6 +735,32 @@ mod tests {
     }
 
     #[test]
+    fn a_token_remembers_its_grants_under_one_static_policy_only() {
+        let nested: &'static Policy = Box::leak(Box::new(Policy::compile(TABLE)));
+        let flat: &'static Policy = Box::leak(Box::new(Policy::compile(PolicyTable {
+            scopes: &[
+                ("notes:admin", &[]),
+                ("notes:write", &[]),
+                ("notes:read", &[]),
+            ],
+            ..TABLE
+        })));
+        let t = token(&["notes:admin"], &[]);
+        for _ in 0..2 {
+            let g = t.grants_under(nested);
+            assert_eq!(
+                nested.decide(Some(&g), ItemKind::Tool, "read"),
+                Decision::Allow
+            );
+            let g = t.grants_under(flat);
+            assert_ne!(
+                flat.decide(Some(&g), ItemKind::Tool, "read"),
+                Decision::Allow
+            );
+        }
+    }
+
+    #[test]
     fn hierarchy_and_semantics() {
         let p = Policy::compile(TABLE);
         let g = p.grants(&token(&["notes:admin"], &[]));

@@ -2,9 +2,11 @@
 
 use std::{
     fmt,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
+
+use crate::policy::{Grants, Policy};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -52,9 +54,27 @@ struct Inner {
     claims: Map<String, Value>,
     expires_at: Option<SystemTime>,
     principal: Box<str>,
+    /// The grants under one `'static` policy (its address), expanded at the first request
+    /// with this token: a verified-token cache hands out the same token each time.
+    grants: OnceLock<(usize, Grants)>,
 }
 
 impl AccessToken {
+    /// `policy`'s grants for this token, expanded once per token (not per request). Only a
+    /// `'static` policy is remembered: its address can never name another policy later.
+    pub(crate) fn grants_under(&self, policy: &'static Policy) -> Grants {
+        let address = std::ptr::from_ref(policy) as usize;
+        if let Some((under, grants)) = self.inner.grants.get()
+            && *under == address
+        {
+            return grants.clone();
+        }
+        let grants = policy.grants(self);
+        // The first policy asking keeps the slot (a server has one).
+        let _ = self.inner.grants.set((address, grants.clone()));
+        grants
+    }
+
     /// Start building a token for the raw bearer string `raw`.
     pub fn builder(raw: impl Into<String>) -> AccessTokenBuilder {
         AccessTokenBuilder {
@@ -267,6 +287,7 @@ impl AccessTokenBuilder {
                 claims: self.claims,
                 expires_at: self.expires_at,
                 principal,
+                grants: OnceLock::new(),
             }),
         }
     }
