@@ -3,6 +3,8 @@
 # the machine does; see BENCHMARKS.md, "Profile findings").
 #
 #   benches/load/callgrind.sh <bare|ours> <modern|legacy> <call|list> [SECONDS]
+#   CACHE_SIM=1 benches/load/callgrind.sh ...   also simulated cache misses and branch
+#                                               mispredictions per request
 #
 # Builds nothing: run scripts/bench.sh (or `CARGO_TARGET_DIR=target/bench cargo bench --bench
 # load --no-run`) first. Starts the server under callgrind, warms it up with wrk, zeroes the
@@ -21,7 +23,9 @@ bin=$(CARGO_TARGET_DIR=target/bench cargo bench --bench load --no-run 2>&1 | sed
 }
 tag=$kind-$era-$method
 rm -f "$out/$tag".*
-valgrind --tool=callgrind --callgrind-out-file="$out/$tag.cg" "$bin" serve "$kind" \
+sim=()
+[[ ${CACHE_SIM:-0} == 1 ]] && sim=(--cache-sim=yes --branch-sim=yes)
+valgrind --tool=callgrind "${sim[@]}" --callgrind-out-file="$out/$tag.cg" "$bin" serve "$kind" \
     --public-key "$out/key.pub.pem" >"$out/$tag.addr" 2>"$out/$tag.valgrind" &
 vpid=$!
 trap 'kill $vpid 2>/dev/null || true' EXIT
@@ -72,3 +76,8 @@ sleep 1
 n=$(sed -n 's/REQUESTS //p' "$out/$tag.wrk")
 ir=$(callgrind_annotate "$out/$tag.cg.1" 2>/dev/null | grep -m1 'PROGRAM TOTALS' | awk '{print $1}' | tr -d ,)
 echo "$tag: $n requests, $((ir / n)) Ir/request (profile: $out/$tag.cg.1)"
+if [[ ${CACHE_SIM:-0} == 1 ]]; then
+    callgrind_annotate "$out/$tag.cg.1" 2>/dev/null | grep -B3 -m1 'PROGRAM TOTALS' | awk -v n="$n" '
+        /^Ir/ { for (i = 1; i <= NF; i++) name[i] = $i; next }
+        /PROGRAM TOTALS/ { k = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9,]+$/) { v = $i; gsub(",", "", v); k++; printf "%s %.0f/request  ", name[k], v / n } print "" }'
+fi
