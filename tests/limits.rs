@@ -123,8 +123,10 @@ async fn a_client_trickling_its_headers_is_cut_off() {
             tcp.write_all(head.as_bytes()).await.unwrap();
         }
         let held = held_until_closed(&mut tcp, trickle, started, case).await;
+        // The deadline runs from the end of the response, which the server sent a moment
+        // before the client read it and started its clock: allow that moment.
         assert!(
-            held >= timeout && held < timeout * 4,
+            held >= timeout - Duration::from_millis(50) && held < timeout * 4,
             "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
         );
     }
