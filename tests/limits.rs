@@ -96,8 +96,9 @@ async fn a_client_trickling_its_headers_is_cut_off() {
         let started = std::time::Instant::now();
         tcp.write_all(first.as_bytes()).await.unwrap();
         let held = held_until_closed(&mut tcp, trickle, started, case).await;
+        // (Less a moment: the server's clock starts when it accepts, around when ours does.)
         assert!(
-            held >= timeout && held < timeout * 4,
+            held >= timeout - Duration::from_millis(50) && held < timeout * 4,
             "{case}: the server closed the connection after {held:?} (timeout {timeout:?})"
         );
     }
