@@ -6,10 +6,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::policy::{Grants, Policy};
-
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::policy::{Grants, Policy};
 
 /// A verified access token: who is calling, for which client, with which scopes and roles.
 ///

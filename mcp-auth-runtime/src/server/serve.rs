@@ -319,35 +319,32 @@ pub(crate) async fn serve_router_with(
             peer,
             watch: watch.clone(),
         };
-        let Some(timeout) = options.header_read_timeout else {
-            let connection = builder
+        let connection = match options.header_read_timeout {
+            Some(timeout) => {
+                let mut watched = builder.clone();
+                watched
+                    .http1()
+                    .timer(WatchTimer(watch.clone()))
+                    .header_read_timeout(timeout);
+                watched
+                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                    .into_owned()
+            }
+            None => builder
                 .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(target: "mcp_auth::server", error = %e, "connection ended");
-                }
-            });
-            continue;
+                .into_owned(),
         };
-        let mut watched = builder.clone();
-        watched
-            .http1()
-            .timer(WatchTimer(watch.clone()))
-            .header_read_timeout(timeout);
-        let connection = watched
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
         let connection = graceful.watch(connection);
+        // hyper times the headers of HTTP/1.1 requests only through `WatchTimer`, and neither
+        // the bytes before it knows the protocol nor HTTP/2: the watchdog keeps both
+        // deadlines (a whole connection's until its first request).
+        let mut watchdog = options
+            .header_read_timeout
+            .map(|timeout| Watchdog::new(watch, timeout));
         tokio::spawn(async move {
-            // hyper times the headers of HTTP/1.1 requests only through `WatchTimer`, and
-            // neither the bytes before it knows the protocol nor HTTP/2: the watchdog keeps
-            // both deadlines (a whole connection's until its first request).
             let mut connection = pin!(connection);
-            let mut watchdog = Watchdog::new(watch, timeout);
             let ended = std::future::poll_fn(|cx| {
-                if let Some(reason) = watchdog.poll_expired(cx) {
+                if let Some(reason) = watchdog.as_mut().and_then(|w| w.poll_expired(cx)) {
                     return Poll::Ready(Err(reason));
                 }
                 connection.as_mut().poll(cx).map(Ok)

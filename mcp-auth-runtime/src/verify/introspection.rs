@@ -402,22 +402,18 @@ mod tests {
             .audience("http://127.0.0.1/mcp")
             .build()
             .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         for token in ["has space", "quote\"", "bang!", "ümlaut"] {
-            let verdict = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(verifier.verify(token));
+            let verdict = rt.block_on(verifier.verify(token));
             assert_eq!(
                 verdict.unwrap_err(),
                 VerifyError::invalid("malformed token")
             );
         }
-        let well_formed = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(verifier.verify("opaque-token_1.2~3+4/5=="));
+        let well_formed = rt.block_on(verifier.verify("opaque-token_1.2~3+4/5=="));
         assert!(
             matches!(well_formed, Err(VerifyError::Unavailable { .. })),
             "a well-formed token is sent: {well_formed:?}"
