@@ -8,6 +8,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 start=$(date +%s)
+# A one-shot build: incremental compilation only costs time and ~3 GB of disk here.
+export CARGO_INCREMENTAL=0
+# A cold run needs ~9 GB under target/ (the debug build, trybuild's own build, the fuzz build,
+# the suite log); say so up front rather than fail halfway on a full disk.
+mkdir -p target
+free_kb=$(df -Pk target | awk 'NR == 2 { print $4 }')
+if [[ -n $free_kb && $free_kb -lt $((10 * 1024 * 1024)) ]]; then
+    echo "test: WARNING: only $((free_kb / 1024)) MiB free under target/; a cold run needs ~9 GiB" >&2
+fi
 scripts/setup.sh
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
@@ -23,6 +32,8 @@ cargo test --workspace --all-targets
 echo "test: no issued token or secret in any line the suite logged"
 cargo test --test audit --quiet -- --ignored --exact suite_log_has_no_issued_token --nocapture
 unset MCP_AUTH_TEST_LOG
+# Checked and clean: ~1 GiB that nothing reads again (kept when the check fails).
+rm -rf "$log_dir"
 echo "test: doctests"
 cargo test --workspace --doc --quiet
 echo "test: fuzz smoke (every target, bounded)"
