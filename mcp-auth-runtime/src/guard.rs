@@ -246,22 +246,17 @@ impl PolicyGuard {
             // Not filled in by the layer (a guard driven directly): read the headers here.
             *operation = Operation::from_headers(req.headers());
         }
-        let policy = self.policy;
-        let grants = match (operation.method_header(), operation.item_header()) {
-            (Some(method), _) if kind_of(method).is_none() => return Ok(allow(req, None)),
+        match (operation.method_header(), operation.item_header()) {
+            (Some(method), _) if kind_of(method).is_none() => {}
             (Some(method), Some(name)) if !name.starts_with("=?") => {
-                let grants = token.grants_under(policy);
+                let grants = token.grants_under(self.policy);
                 match self.decide_one(&grants, method, Some(name)) {
                     Outcome::Missing(rejection) => return Ok(Verdict::Deny(rejection)),
-                    Outcome::Hidden => {
-                        operation.set_hidden();
-                        grants
-                    }
+                    Outcome::Hidden => operation.set_hidden(),
                     Outcome::Pass(slot) => {
                         if let Some(rejection) = self.spend(token, slot.as_slice()) {
                             return Ok(Verdict::Deny(rejection));
                         }
-                        grants
                     }
                 }
             }
@@ -270,8 +265,8 @@ impl PolicyGuard {
                 operation.needs_body = true;
                 return Err(req);
             }
-        };
-        Ok(allow(req, Some((policy, grants))))
+        }
+        Ok(allow(req))
     }
 }
 
@@ -334,18 +329,14 @@ impl OperationGuard for PolicyGuard {
             if let Some(rejection) = self.spend(token, &slots) {
                 return Verdict::Deny(rejection);
             }
-            allow(
-                Request::from_parts(parts, Body::from(bytes)),
-                Some((policy, grants)),
-            )
+            allow(Request::from_parts(parts, Body::from(bytes)))
         })
     }
 }
 
-/// Go on, telling the handler that the operation was checked here (and, if they were
-/// expanded, the caller's grants).
-fn allow(mut req: Request<Body>, grants: Option<(&'static Policy, Grants)>) -> Verdict {
-    req.extensions_mut().insert(OperationChecked { grants });
+/// Go on, telling the handler that the operation was checked here.
+fn allow(mut req: Request<Body>) -> Verdict {
+    req.extensions_mut().insert(OperationChecked);
     Verdict::Allow(req)
 }
 

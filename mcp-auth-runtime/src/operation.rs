@@ -8,11 +8,7 @@ use axum::body::Body;
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Request, Response};
 
-use crate::{
-    AccessToken,
-    challenge::Rejection,
-    policy::{Grants, Policy},
-};
+use crate::{AccessToken, challenge::Rejection};
 
 const MCP_METHOD: http::HeaderName = http::HeaderName::from_static("mcp-method");
 const MCP_NAME: http::HeaderName = http::HeaderName::from_static("mcp-name");
@@ -136,11 +132,7 @@ impl Operation {
 
 /// Put in the request's extensions by [`PolicyGuard`](crate::PolicyGuard) when it allowed the
 /// operation: the generated handler then neither counts the item's rate limit again nor
-/// writes a second audit event. It carries the caller's grants when the guard expanded them,
-/// so the handler does not expand them again.
-#[derive(Debug, Clone)]
-pub(crate) struct OperationChecked {
-    /// The grants and the policy they were expanded under (the handler reuses them only
-    /// under the same policy).
-    pub(crate) grants: Option<(&'static Policy, Grants)>,
-}
+/// writes a second audit event. Zero-sized, so inserting it allocates nothing; the caller's
+/// grants, when the guard expanded them, are remembered by the token itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OperationChecked;

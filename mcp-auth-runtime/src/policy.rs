@@ -758,6 +758,23 @@ mod tests {
                 Decision::Allow
             );
         }
+        // What the handler reads back: only under the policy they were expanded under, and
+        // never before an expansion; a policy that is not `'static` is asked too.
+        let g = t
+            .remembered_grants(nested)
+            .expect("remembered under `nested`");
+        assert_eq!(
+            nested.decide(Some(&g), ItemKind::Tool, "read"),
+            Decision::Allow
+        );
+        assert!(t.remembered_grants(flat).is_none());
+        let local = Policy::compile(TABLE);
+        assert!(t.remembered_grants(&local).is_none());
+        assert!(
+            token(&["notes:admin"], &[])
+                .remembered_grants(nested)
+                .is_none()
+        );
     }
 
     #[test]

@@ -59,10 +59,10 @@ impl<'p> Caller<'p> {
         let parts = ctx.extensions.get::<http::request::Parts>();
         let checked = parts.and_then(|p| p.extensions.get::<OperationChecked>());
         // The guard's expansion of the same token, if it made one under this policy.
-        let grants = match checked.and_then(|c| c.grants.as_ref()) {
-            Some((under, grants)) if std::ptr::eq(*under, policy) => Some(grants.clone()),
-            _ => token.as_ref().map(|t| policy.grants(t)),
-        };
+        let grants = token.as_ref().map(|t| {
+            t.remembered_grants(policy)
+                .unwrap_or_else(|| policy.grants(t))
+        });
         Self {
             policy,
             token,

@@ -75,6 +75,17 @@ impl AccessToken {
         grants
     }
 
+    /// The grants [`grants_under`](Self::grants_under) remembered, if `policy` is the policy
+    /// they were expanded under. Any policy may ask: only `'static` policies are remembered,
+    /// and one that is never freed cannot share its address with another.
+    pub(crate) fn remembered_grants(&self, policy: &Policy) -> Option<Grants> {
+        let address = std::ptr::from_ref(policy) as usize;
+        match self.inner.grants.get() {
+            Some((under, grants)) if *under == address => Some(grants.clone()),
+            _ => None,
+        }
+    }
+
     /// Start building a token for the raw bearer string `raw`.
     pub fn builder(raw: impl Into<String>) -> AccessTokenBuilder {
         AccessTokenBuilder {
