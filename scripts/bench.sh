@@ -12,6 +12,7 @@
 #   scripts/bench.sh --only c=32          # only scenarios whose label contains "c=32"
 #   BENCH_MICRO=0 scripts/bench.sh        # load only;  BENCH_LOAD=0: micro only
 #   scripts/bench.sh --syscalls           # also system calls and context switches per request
+#   scripts/bench.sh --pin                # servers on CPU 0 (1 worker), wrk on CPU 1
 #
 # Results: target/bench/load-results.md and target/bench/micro-results.txt.
 set -euo pipefail

@@ -15,6 +15,9 @@
 //! load [--rounds N] [--duration SECS] [--tokens N] [--only FILTER] [--no-python] [--out FILE]
 //!      [--syscalls]     also count each server's system calls and context switches per
 //!                       request (`perf stat`; counts, so the VM's timing noise does not reach them)
+//!      [--pin]          servers on CPU 0 with one tokio worker (Python: its one process), wrk
+//!                       on CPU 1 (`taskset`): the load generator does not compete with the
+//!                       server, and throughput is the server's own work per request
 //! load --smoke          a few seconds: every scenario once per server, asserts no errors
 //! load serve bare|ours [--sse] [--public-key PATH]      (internal: one server)
 //! ```
@@ -201,7 +204,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(kind: Kind, mode: Mode, keys: &common::KeyPair) -> anyhow::Result<Self> {
+    /// Start one server; with `cpu`, on that CPU only, with one tokio worker.
+    fn start(
+        kind: Kind,
+        mode: Mode,
+        keys: &common::KeyPair,
+        cpu: Option<usize>,
+    ) -> anyhow::Result<Self> {
         let mut cmd = match kind {
             Kind::Python => {
                 let python = Path::new(ROOT).join(".venv/bin/python");
@@ -210,15 +219,19 @@ impl Server {
                     "{} is missing: run scripts/setup.sh",
                     python.display()
                 );
-                let mut c = Command::new(python);
+                let mut c = wrk::command(python, cpu);
                 c.arg(Path::new(ROOT).join("interop/bench/server.py"))
                     .arg("--issuer")
                     .arg(servers::ISSUER);
                 c
             }
             Kind::Bare | Kind::Ours => {
-                let mut c = Command::new(std::env::current_exe()?);
+                let mut c = wrk::command(std::env::current_exe()?, cpu);
                 c.args(["serve", if kind == Kind::Bare { "bare" } else { "ours" }]);
+                if cpu.is_some() {
+                    // Read by tokio's runtime builder.
+                    c.env("TOKIO_WORKER_THREADS", "1");
+                }
                 c
             }
         };
@@ -371,6 +384,7 @@ struct Options {
     out: Option<PathBuf>,
     smoke: bool,
     syscalls: bool,
+    pin: bool,
 }
 
 fn options(args: &[String]) -> anyhow::Result<Options> {
@@ -383,6 +397,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
         out: None,
         smoke: false,
         syscalls: false,
+        pin: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -396,6 +411,7 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
             "--no-python" => o.python = false,
             "--smoke" => o.smoke = true,
             "--syscalls" => o.syscalls = true,
+            "--pin" => o.pin = true,
             "--bench" => {} // added by `cargo bench`
             other => bail!("unknown option {other}; see benches/load/main.rs"),
         }
@@ -434,7 +450,7 @@ fn smoke(o: &Options) -> anyhow::Result<()> {
             if kind == Kind::Python && !o.python {
                 continue;
             }
-            servers.push(Server::start(kind, mode, &keys)?);
+            servers.push(Server::start(kind, mode, &keys, None)?);
         }
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -475,6 +491,7 @@ fn smoke(o: &Options) -> anyhow::Result<()> {
             4,
             Duration::from_secs(1),
             &dir,
+            None,
         )?;
         ensure!(m.requests > 0, "wrk sent no request");
         ensure!(m.errors == 0, "wrk: {} errors of {}", m.errors, m.requests);
@@ -705,9 +722,14 @@ fn full(o: &Options) -> anyhow::Result<()> {
     writeln!(out, "- machine: {}", machine())?;
     writeln!(
         out,
-        "- load generator: wrk 1 thread, on the same machine (loopback); {} rounds x {} s per run; servers on 2 tokio workers (bare, mcp-auth) / 1 uvicorn process (python)",
+        "- load generator: wrk 1 thread, on the same machine (loopback); {} rounds x {} s per run; {}",
         o.rounds,
-        o.duration.as_secs()
+        o.duration.as_secs(),
+        if o.pin {
+            "pinned (--pin): every server on CPU 0 with 1 tokio worker (bare, mcp-auth) / its 1 uvicorn process (python), wrk on CPU 1"
+        } else {
+            "servers on 2 tokio workers (bare, mcp-auth) / 1 uvicorn process (python)"
+        }
     )?;
     writeln!(out, "- load average at start: {load_start}")?;
 
@@ -718,7 +740,10 @@ fn full(o: &Options) -> anyhow::Result<()> {
     let mut servers: BTreeMap<(Kind, Mode), Server> = BTreeMap::new();
     for mode in [Mode::Json, Mode::Sse] {
         for &kind in &kinds {
-            servers.insert((kind, mode), Server::start(kind, mode, &keys)?);
+            servers.insert(
+                (kind, mode),
+                Server::start(kind, mode, &keys, o.pin.then_some(0))?,
+            );
         }
     }
     // Every server answers every shape correctly before anything is timed.
@@ -774,6 +799,7 @@ fn full(o: &Options) -> anyhow::Result<()> {
             32,
             Duration::from_secs(1),
             &dir,
+            o.pin.then_some(1),
         )?;
     }
 
@@ -802,6 +828,7 @@ fn full(o: &Options) -> anyhow::Result<()> {
                     scenario.connections,
                     o.duration,
                     &dir,
+                    o.pin.then_some(1),
                 )?;
                 let cpu_us = (s.cpu_seconds() - cpu_before) * 1e6 / m.requests.max(1) as f64;
                 let kernel = match counting {

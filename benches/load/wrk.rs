@@ -1,7 +1,7 @@
 //! One `wrk` run: a Lua script with the request and a body check, and the machine-readable
 //! line its `done()` prints.
 
-use std::{path::Path, process::Command, time::Duration};
+use std::{ffi::OsStr, path::Path, process::Command, time::Duration};
 
 /// What one run measured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,16 +62,30 @@ end
     lua
 }
 
-/// Run `wrk` for `duration` at `connections`, with the script written under `dir`.
+/// A command for `program`, on CPU `cpu` only (every thread) when one is given (`taskset`).
+pub fn command(program: impl AsRef<OsStr>, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Run `wrk` for `duration` at `connections`, with the script written under `dir`, on CPU
+/// `cpu` if one is given.
 pub fn run(
     spec: &Spec<'_>,
     connections: usize,
     duration: Duration,
     dir: &Path,
+    cpu: Option<usize>,
 ) -> anyhow::Result<Measured> {
     let path = dir.join("request.lua");
     std::fs::write(&path, script(spec))?;
-    let out = Command::new("wrk")
+    let out = command("wrk", cpu)
         .arg("-t1")
         .arg(format!("-c{connections}"))
         .arg(format!("-d{}s", duration.as_secs().max(1)))
