@@ -69,7 +69,7 @@ fn kind_of(method: &str) -> Option<ItemKind> {
 #[derive(Deserialize)]
 struct Peek<'a> {
     #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Text<'a>>,
     #[serde(borrow, default)]
     params: Option<PeekParams<'a>>,
 }
@@ -77,9 +77,22 @@ struct Peek<'a> {
 #[derive(Deserialize)]
 struct PeekParams<'a> {
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     #[serde(borrow, default)]
-    uri: Option<Cow<'a, str>>,
+    uri: Option<Text<'a>>,
+}
+
+/// A JSON string: borrowed from the body, owned only when it has escapes. serde borrows a
+/// `Cow<str>` field only when the field's type is `Cow` itself, not `Option<Cow>`.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 enum PeekMessage<'a> {
@@ -421,6 +434,24 @@ mod tests {
             scopes_of(decide(&g, &grants, batch)),
             Some(vec!["notes:write".into(), "notes:admin".into()])
         );
+    }
+
+    #[test]
+    fn peeked_strings_borrow_from_the_body_unless_escaped() {
+        let plain = br#"{"method":"tools/call","params":{"name":"delete","uri":"notes://a"}}"#;
+        let p: Peek<'_> = serde_json::from_slice(plain).unwrap();
+        let params = p.params.unwrap();
+        for text in [p.method.unwrap(), params.name.unwrap(), params.uri.unwrap()] {
+            assert!(
+                matches!(text.0, Cow::Borrowed(_)),
+                "{:?} was copied",
+                &*text
+            );
+        }
+        let escaped = br#"{"method":"tools\/call","params":{"name":"del\u0065te"}}"#;
+        let p: Peek<'_> = serde_json::from_slice(escaped).unwrap();
+        assert_eq!(p.method.as_deref(), Some("tools/call"));
+        assert_eq!(p.target(), Some("delete"));
     }
 
     #[test]
